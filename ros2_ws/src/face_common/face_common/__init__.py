@@ -1,0 +1,1 @@
+"""Shared face records and image helpers for the storefront face-analytics graph."""
