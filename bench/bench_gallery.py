@@ -1,0 +1,144 @@
+"""Identity speed: gallery match time per query as the gallery grows, enrolment commit time, and
+descriptor time per face.
+
+Matching: median ms per query of :meth:`DescriptorMatrix.nearest` (what ``match_or_enrol`` runs;
+squared-norm trick = one matrix-vector product) against the direct ``np.linalg.norm(M - q)``
+over the same matrix, at 1k / 100k / 1M identities (one 128-D descriptor each; an ID keeps up to
+``max_descriptors_per_id`` rows, so 1M rows is also ~125k IDs with 8 views). Enrolment: median ms
+of ``match_or_enrol`` for a new face on a file gallery (one fsync'ed SQLite commit). Descriptor:
+median ms per face of the dlib backend on real crops, one face per call and batched.
+
+Run: ``OMP_NUM_THREADS=1 python bench/bench_gallery.py [--sizes 1000,100000,1000000] [--json]``.
+The 1M row needs ~1.5 GB of memory (matrix + the direct method's temporary).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+from face_common.faces import Box, FrameRef
+from face_detect_node.detection import detect_faces
+from face_detect_node.detectors import make_detector
+from identity_node.descriptor import DESCRIPTOR_SIZE, DlibResNetDescriptor
+from identity_node.gallery import DescriptorMatrix, FaceGallery
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+DATA_ROOT = SHARED_DATA if SHARED_DATA.is_dir() else REPO_ROOT / "samples"
+
+
+def median_ms(run: Callable[[], object], repeat: int) -> float:
+    run()  # warm-up
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
+def descriptors_like_dlib(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Random vectors with the scale of dlib descriptors (norm ~0.5); timing ignores the values."""
+    vectors = rng.normal(size=(n, DESCRIPTOR_SIZE)).astype(np.float32)
+    vectors *= 0.5 / np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors
+
+
+def bench_match(size: int, queries: int, rng: np.random.Generator) -> dict:
+    matrix = DescriptorMatrix(DESCRIPTOR_SIZE, initial_capacity=size)
+    ids = np.arange(size, dtype=np.int64)
+    vectors = descriptors_like_dlib(rng, size)
+    matrix.extend(ids, ids, vectors)
+    probes = iter(descriptors_like_dlib(rng, 2 * queries + 2))
+    trick = median_ms(lambda: matrix.nearest(next(probes)), queries)
+    direct_repeat = max(3, queries // 10)
+    direct = median_ms(lambda: np.linalg.norm(vectors - next(probes), axis=1).argmin(), direct_repeat)
+    return {
+        "identities": size,
+        "queries": queries,
+        "nearest_ms": round(trick, 4),
+        "direct_norm_ms": round(direct, 4),
+    }
+
+
+def bench_enrol(enrolments: int, rng: np.random.Generator) -> float:
+    vectors = iter(rng.normal(size=(enrolments + 1, DESCRIPTOR_SIZE)))  # far apart: all new faces
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        FaceGallery(Path(folder) / "bench.sqlite", descriptor_kind="bench") as gallery,
+    ):
+        return median_ms(lambda: gallery.match_or_enrol(next(vectors)), enrolments)
+
+
+def real_faces(count: int) -> list[tuple[np.ndarray, Box]]:
+    """Largest-face crops of the first labelled identity images, as the detection node cuts them."""
+    faces = []
+    detector = make_detector("hog")
+    for path in sorted((DATA_ROOT / "identity" / "images").rglob("*.jp*g")):
+        frame = detect_faces(cv2.imread(str(path)), detector, FrameRef("bench", 0))
+        if frame.faces:
+            face = max(frame.faces, key=lambda f: f.box.w * f.box.h)
+            faces.append((face.crop, face.box_in_crop()))
+        if len(faces) == count:
+            break
+    return faces
+
+
+def bench_descriptor(batch: int, repeat: int) -> dict:
+    descriptor = DlibResNetDescriptor()
+    faces = real_faces(batch)
+    one = median_ms(lambda: descriptor.describe(*faces[0]), repeat)
+    batched = median_ms(lambda: descriptor.describe_many(faces), max(1, repeat // 2)) / len(faces)
+    return {
+        "backend": descriptor.name,
+        "ms_per_face": round(one, 1),
+        "batch": len(faces),
+        "ms_per_face_batched": round(batched, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,100000,1000000", help="comma-separated gallery sizes")
+    parser.add_argument("--queries", type=int, default=50, help="queries timed per size")
+    parser.add_argument("--enrolments", type=int, default=50)
+    parser.add_argument("--descriptor-repeat", type=int, default=10)
+    parser.add_argument("--descriptor-batch", type=int, default=4)
+    parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    args = parser.parse_args()
+
+    rng = np.random.default_rng(0)
+    matches = [bench_match(int(size), args.queries, rng) for size in args.sizes.split(",")]
+    enrol_ms = round(bench_enrol(args.enrolments, rng), 2)
+    descriptor = bench_descriptor(args.descriptor_batch, args.descriptor_repeat)
+    machine = {
+        "cpu_count": os.cpu_count(),
+        "usable_cores": len(os.sched_getaffinity(0)),
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+    }
+    if args.json:
+        report = {"machine": machine, "match": matches, "enrol_ms": enrol_ms, "descriptor": descriptor}
+        print(json.dumps(report, indent=2))
+        return
+    print(", ".join(f"{k}={v}" for k, v in machine.items()))
+    print(f"{'identities':>10} {'nearest ms':>10} {'direct norm ms':>14}")
+    for row in matches:
+        print(f"{row['identities']:>10} {row['nearest_ms']:>10.3f} {row['direct_norm_ms']:>14.3f}")
+    print(f"enrol (new ID, fsync'ed SQLite commit): {enrol_ms:.2f} ms median")
+    print(
+        f"descriptor {descriptor['backend']}: {descriptor['ms_per_face']:.1f} ms/face alone, "
+        f"{descriptor['ms_per_face_batched']:.1f} ms/face in a batch of {descriptor['batch']}"
+    )
+
+
+if __name__ == "__main__":
+    main()

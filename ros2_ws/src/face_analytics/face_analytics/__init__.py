@@ -1,0 +1,1 @@
+"""Store report and offline processing over the face event store."""

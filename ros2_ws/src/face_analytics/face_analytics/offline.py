@@ -1,0 +1,243 @@
+"""``face_offline``: a video file or image folder through the graph's cores into the event store, no ROS.
+
+Recorded footage and evaluations need the same events the live graph writes, so each frame goes
+through exactly the cores the nodes run: ``face_detect_node.detection.detect_faces`` ->
+``identity_node.identification.FaceIdentifier`` (the persistent gallery) -> the age/gender
+estimator -> ``face_sink.schema.EventStore``. Frames are stamped from the file, not the clock
+(frame index / fps after ``--start``, which defaults to the source's modification time), so
+processing the same footage twice writes the same natural keys and adds no rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+import cv2
+import numpy as np
+from agegender_node.estimators import BACKENDS, DEFAULT_BACKEND, AgeGenderEstimator, create_estimator
+from face_common.faces import FaceEvent, FrameFaces, FrameRef
+from face_detect_node.detection import DEFAULT_CROP_MARGIN, detect_faces
+from face_detect_node.detectors import DEFAULT_MIN_FACE_SIZE, DETECTORS, FaceDetector, make_detector
+from face_sink.schema import DEFAULT_SQLITE_PATH, EventStore, open_sqlite_store
+from identity_node.descriptor import DESCRIPTOR_BACKENDS, DESCRIPTOR_SIZE, make_descriptor
+from identity_node.gallery import DEFAULT_MATCH_THRESHOLD, FaceGallery
+from identity_node.identification import FaceIdentifier
+from tqdm import tqdm
+
+log = logging.getLogger("face_offline")
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
+DEFAULT_FOLDER_FPS = 1.0
+
+
+class FaceStage(Protocol):
+    """One step after detection: fills fields of a frame's faces in place, says what it skipped."""
+
+    def process(self, frame_faces: FrameFaces) -> list[str]: ...
+
+
+class IdentityStage:
+    """The identity node's core: face IDs from the persistent gallery."""
+
+    def __init__(self, identifier: FaceIdentifier) -> None:
+        self._identifier = identifier
+
+    def process(self, frame_faces: FrameFaces) -> list[str]:
+        return self._identifier.identify(frame_faces)
+
+
+class AgeGenderStage:
+    """The age/gender node's core: every face with a crop, in one batched model call."""
+
+    def __init__(self, estimator: AgeGenderEstimator) -> None:
+        self._estimator = estimator
+
+    def process(self, frame_faces: FrameFaces) -> list[str]:
+        with_crop, problems = [], []
+        for face in frame_faces.faces:
+            if face.crop is None or face.crop_box is None:
+                problems.append(f"face {face.index}: no crop")
+            else:
+                with_crop.append(face)
+        estimates = self._estimator.estimate(
+            [f.crop for f in with_crop], [f.box_in_crop() for f in with_crop]
+        )
+        for face, estimate in zip(with_crop, estimates, strict=True):
+            face.age, face.gender, face.p_female = estimate.age, estimate.gender, estimate.p_female
+        return problems
+
+
+@dataclass(frozen=True)
+class SourceFrame:
+    frame: FrameRef
+    image: np.ndarray | None  # None: the file could not be decoded
+    name: str
+
+
+def video_frames(
+    path: Path, camera_id: str, start_ns: int, every: int = 1, fps: float | None = None
+) -> Iterator[SourceFrame]:
+    """Every ``every``-th frame of a video, stamped ``start + index / fps`` (fps from the file)."""
+    capture = cv2.VideoCapture(str(path))
+    if not capture.isOpened():
+        raise ValueError(f"cannot open video {path}")
+    try:
+        fps = fps or capture.get(cv2.CAP_PROP_FPS)
+        if not fps or fps <= 0 or np.isnan(fps):
+            raise ValueError(f"{path} has no frame rate; pass --fps")
+        index = 0
+        while capture.grab():
+            if index % every == 0:
+                ok, image = capture.retrieve()
+                stamp = start_ns + round(index * 1e9 / fps)
+                yield SourceFrame(FrameRef(camera_id, stamp), image if ok else None, f"frame {index}")
+            index += 1
+    finally:
+        capture.release()
+
+
+def image_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def folder_frames(
+    folder: Path, camera_id: str, start_ns: int, every: int = 1, fps: float = DEFAULT_FOLDER_FPS
+) -> Iterator[SourceFrame]:
+    """Images of a folder in name order, the i-th stamped ``start + i / fps``."""
+    for index, path in enumerate(image_files(folder)):
+        if index % every == 0:
+            stamp = start_ns + round(index * 1e9 / fps)
+            yield SourceFrame(FrameRef(camera_id, stamp), cv2.imread(str(path), cv2.IMREAD_COLOR), path.name)
+
+
+def sampled_frame_count(source: Path, every: int) -> int | None:
+    """How many frames the progress bar should expect (None when the container does not say)."""
+    if source.is_dir():
+        total = len(image_files(source))
+    else:
+        capture = cv2.VideoCapture(str(source))
+        total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        capture.release()
+        if total <= 0:
+            return None
+    return (total + every - 1) // every
+
+
+@dataclass
+class OfflineCounters:
+    frames: int = 0
+    unreadable_frames: int = 0
+    faces: int = 0
+    skipped_faces: int = 0
+    events_inserted: int = 0
+
+
+def process_frames(
+    frames: Iterable[SourceFrame],
+    detector: FaceDetector,
+    stages: Sequence[FaceStage],
+    store: EventStore,
+    crop_margin: float = DEFAULT_CROP_MARGIN,
+) -> OfflineCounters:
+    """Run each frame through detection and the stages; write its events in one transaction."""
+    counters = OfflineCounters()
+    for source in frames:
+        counters.frames += 1
+        if source.image is None or source.image.size == 0:
+            counters.unreadable_frames += 1
+            log.warning("%s: unreadable image, skipped (%d so far)", source.name, counters.unreadable_frames)
+            continue
+        frame_faces = detect_faces(source.image, detector, source.frame, crop_margin)
+        for stage in stages:
+            for problem in stage.process(frame_faces):
+                counters.skipped_faces += 1
+                log.warning("%s: %s", source.name, problem)
+        counters.faces += len(frame_faces.faces)
+        counters.events_inserted += store.write_events(
+            FaceEvent.from_face(frame_faces.frame, face) for face in frame_faces.faces
+        )
+    return counters
+
+
+def parse_start(text: str | None, source: Path) -> int:
+    """``--start`` as UTC nanoseconds; a time without zone is UTC; default: the source's mtime."""
+    if text is None:
+        return source.stat().st_mtime_ns
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return round(moment.timestamp() * 1e6) * 1000
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="face_offline", description=__doc__.splitlines()[0])
+    parser.add_argument("source", type=Path, help="video file or folder of images")
+    parser.add_argument("--database", type=Path, default=DEFAULT_SQLITE_PATH, help="SQLite event store")
+    parser.add_argument("--gallery", type=Path, default=Path("face_gallery.sqlite"), help="face gallery file")
+    parser.add_argument("--camera-id", default="camera", help="camera id written with the events")
+    parser.add_argument("--start", help="capture time of the first frame, ISO 8601 (default: source mtime)")
+    parser.add_argument("--fps", type=float, help="frame rate (default: the video's; 1 for a folder)")
+    parser.add_argument("--every", type=int, default=1, help="process every N-th frame")
+    parser.add_argument("--detector", choices=sorted(DETECTORS), default="haar")
+    parser.add_argument("--min-face-size", type=int, default=DEFAULT_MIN_FACE_SIZE)
+    parser.add_argument("--detect-scale", type=float, default=1.0)
+    parser.add_argument("--descriptor-backend", choices=sorted(DESCRIPTOR_BACKENDS), default="dlib_resnet")
+    parser.add_argument("--match-threshold", type=float, default=DEFAULT_MATCH_THRESHOLD)
+    parser.add_argument("--agegender-backend", choices=sorted(BACKENDS), default=DEFAULT_BACKEND)
+    parser.add_argument("--model-dir", type=Path, default=Path("models"), help="age/gender model files")
+    parser.add_argument("--threads", type=int, default=1, help="model threads")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    if args.every < 1:
+        print("face_offline: --every must be >= 1", file=sys.stderr)
+        return 2
+    if not args.source.exists():
+        print(f"face_offline: no such file or folder {args.source}", file=sys.stderr)
+        return 2
+    start_ns = parse_start(args.start, args.source)
+    if args.source.is_dir():
+        frames = folder_frames(
+            args.source, args.camera_id, start_ns, args.every, args.fps or DEFAULT_FOLDER_FPS
+        )
+    else:
+        frames = video_frames(args.source, args.camera_id, start_ns, args.every, args.fps)
+    detector = make_detector(args.detector, min_face_size=args.min_face_size, detect_scale=args.detect_scale)
+    descriptor = make_descriptor(args.descriptor_backend)
+    estimator = create_estimator(args.agegender_backend, args.model_dir, args.threads)
+    store = open_sqlite_store(args.database)
+    with FaceGallery(
+        args.gallery, descriptor.name, DESCRIPTOR_SIZE, match_threshold=args.match_threshold
+    ) as gallery:
+        stages = [IdentityStage(FaceIdentifier(descriptor, gallery)), AgeGenderStage(estimator)]
+        progress = tqdm(
+            frames,
+            total=sampled_frame_count(args.source, args.every),
+            unit="frame",
+            disable=args.no_progress,
+        )
+        try:
+            counters = process_frames(progress, detector, stages, store)
+        finally:
+            store.close()
+    print(
+        f"frames {counters.frames} (unreadable {counters.unreadable_frames}), faces {counters.faces} "
+        f"(skipped by a stage {counters.skipped_faces}), "
+        f"new events {counters.events_inserted} -> {args.database}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

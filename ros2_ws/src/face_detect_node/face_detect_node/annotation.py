@@ -1,0 +1,43 @@
+"""Drawing a frame's faces for viewers (rqt_image_view, rviz, Foxglove)."""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+from face_common.faces import UNKNOWN_FACE_ID, Face, FrameFaces
+
+BOX_COLOR = (0, 200, 0)  # BGR
+TEXT_COLOR = (255, 255, 255)
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+def face_label(face: Face) -> str:
+    """What is known about a face so far: anonymous id, age, gender; never a name."""
+    parts = []
+    if face.face_id != UNKNOWN_FACE_ID:
+        parts.append(f"id {face.face_id}")
+    if not math.isnan(face.age):
+        parts.append(f"{face.age:.0f}y")
+    if face.gender:
+        parts.append(face.gender)
+    return " ".join(parts)
+
+
+def annotate(image_bgr: np.ndarray, frame_faces: FrameFaces) -> np.ndarray:
+    """A copy of the frame with each face's box and, when known, its label drawn on it."""
+    out = image_bgr.copy()
+    thickness = max(1, round(min(out.shape[:2]) / 360))
+    for face in frame_faces.faces:
+        b = face.box
+        cv2.rectangle(out, (b.x, b.y), (b.x + b.w - 1, b.y + b.h - 1), BOX_COLOR, thickness)
+        label = face_label(face)
+        if not label:
+            continue
+        (tw, th), baseline = cv2.getTextSize(label, FONT, 0.5, 1)
+        # Above the box when there is room, else just inside its top edge.
+        y_text = b.y - baseline - 2 if b.y - th - baseline - 2 >= 0 else b.y + th + 2
+        cv2.rectangle(out, (b.x, y_text - th - 2), (b.x + tw + 2, y_text + baseline), BOX_COLOR, cv2.FILLED)
+        cv2.putText(out, label, (b.x + 1, y_text), FONT, 0.5, TEXT_COLOR, 1, cv2.LINE_AA)
+    return out

@@ -1,0 +1,118 @@
+"""ROS 2 node: camera frames in, faces (boxes, scores, crops) and an annotated image out.
+
+Subscribes ``image_raw`` (sensor_msgs/Image, sensor-data QoS); publishes ``faces`` (one message
+per frame, with the frame's header, also for frames without faces so downstream sees every
+frame) and, unless ``publish_annotated`` is false, ``image_annotated`` (bgr8).
+"""
+
+from __future__ import annotations
+
+import rclpy
+from face_common.images import ImageConversionError, array_to_image_msg, image_msg_to_array
+from face_common.ros_msgs import FacesMsg, frame_faces_to_msg, frame_ref
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.qos import qos_profile_sensor_data
+from sensor_msgs.msg import Image
+
+from face_detect_node.annotation import annotate
+from face_detect_node.detection import DEFAULT_CROP_MARGIN, detect_faces
+from face_detect_node.detectors import DEFAULT_MIN_FACE_SIZE, DETECTORS, make_detector
+
+SUMMARY_PERIOD_S = 10.0
+
+
+class FaceDetectNode(Node):
+    """Runs one face detector on every frame of one camera."""
+
+    def __init__(self) -> None:
+        super().__init__("face_detect_node")
+        detector_name = self.declare_parameter(
+            "detector",
+            "haar",
+            ParameterDescriptor(
+                description=f"Face detector backend, one of {sorted(DETECTORS)}", read_only=True
+            ),
+        ).value
+        min_face_size = self.declare_parameter(
+            "min_face_size",
+            DEFAULT_MIN_FACE_SIZE,
+            ParameterDescriptor(
+                description="Smallest face side to report, in full-resolution pixels",
+                integer_range=[IntegerRange(from_value=1, to_value=4096, step=1)],
+                read_only=True,
+            ),
+        ).value
+        detect_scale = self.declare_parameter(
+            "detect_scale",
+            1.0,
+            ParameterDescriptor(
+                description="Detect on the frame resized by this factor (faster); boxes stay full-resolution",
+                floating_point_range=[FloatingPointRange(from_value=0.05, to_value=1.0, step=0.0)],
+                read_only=True,
+            ),
+        ).value
+        self._crop_margin = self.declare_parameter(
+            "crop_margin",
+            DEFAULT_CROP_MARGIN,
+            ParameterDescriptor(
+                description="Crop margin per side as a fraction of the face box (zero-padded at borders)",
+                floating_point_range=[FloatingPointRange(from_value=0.0, to_value=2.0, step=0.0)],
+                read_only=True,
+            ),
+        ).value
+        self._publish_annotated = self.declare_parameter(
+            "publish_annotated",
+            True,
+            ParameterDescriptor(
+                description="Also publish image_annotated with the face boxes drawn", read_only=True
+            ),
+        ).value
+
+        self._detector = make_detector(detector_name, min_face_size=min_face_size, detect_scale=detect_scale)
+        self._faces_pub = self.create_publisher(FacesMsg, "faces", 10)
+        self._annotated_pub = self.create_publisher(Image, "image_annotated", qos_profile_sensor_data)
+        self.create_subscription(Image, "image_raw", self._on_image, qos_profile_sensor_data)
+        self.create_timer(SUMMARY_PERIOD_S, self._log_summary)
+        self.frames = 0
+        self.faces = 0
+        self.bad_frames = 0
+        self.get_logger().info(
+            f"detector={detector_name} min_face_size={min_face_size} detect_scale={detect_scale} "
+            f"crop_margin={self._crop_margin}"
+        )
+
+    def _on_image(self, msg: Image) -> None:
+        try:
+            image = image_msg_to_array(msg, "bgr8")
+        except ImageConversionError as err:
+            self.bad_frames += 1
+            self.get_logger().warning(f"dropping bad frame (bad_frames={self.bad_frames}): {err}")
+            return
+        frame_faces = detect_faces(image, self._detector, frame_ref(msg.header), self._crop_margin)
+        self.frames += 1
+        self.faces += len(frame_faces.faces)
+        self.get_logger().debug(f"frame {frame_faces.frame.stamp_ns}: {len(frame_faces.faces)} face(s)")
+        self._faces_pub.publish(frame_faces_to_msg(frame_faces))
+        if self._publish_annotated:
+            self._annotated_pub.publish(array_to_image_msg(annotate(image, frame_faces), "bgr8", msg.header))
+
+    def _log_summary(self) -> None:
+        self.get_logger().info(f"frames={self.frames} faces={self.faces} bad_frames={self.bad_frames}")
+
+
+def main(args: list[str] | None = None) -> None:
+    rclpy.init(args=args)
+    node = FaceDetectNode()
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    main()

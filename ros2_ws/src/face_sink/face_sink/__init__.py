@@ -1,0 +1,1 @@
+"""Face event store and the sink node that fills it."""

@@ -1,0 +1,1 @@
+"""Anonymous, persistent face IDs: descriptor, gallery and the identity node."""

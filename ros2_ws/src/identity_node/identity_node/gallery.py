@@ -1,0 +1,223 @@
+"""The face gallery: nearest known face by Euclidean distance, else a new anonymous face ID.
+
+Policy (what :meth:`FaceGallery.match_or_enrol` does with a descriptor ``q``):
+
+1. Find the nearest stored descriptor. If its distance ``d`` is **under** ``match_threshold``
+   (default 0.6, the threshold of dlib's LFW evaluation), ``q`` is that descriptor's face ID.
+2. Else enrol: issue the next integer face ID (monotonic; never reused, even after erasure;
+   never a name) with ``q`` as its first descriptor, the ID's *anchor*.
+3. A matched face also teaches its ID a new view when ``d >= novelty_distance``: ``q`` is added
+   to that ID's descriptors. An ID keeps at most ``max_descriptors_per_id``; when full, the
+   oldest descriptor other than the anchor is replaced. Keeping the anchor stops an ID from
+   drifting, one replaced view at a time, towards somebody else; replacing the oldest of the rest
+   keeps recent views (today's lighting, glasses) ahead of stale ones.
+
+Every enrolment and added descriptor is committed to the :class:`GalleryStore` before the call
+returns, so an ID is on disk before anybody can publish it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from identity_node.gallery_store import GalleryStore
+
+DEFAULT_MATCH_THRESHOLD = 0.6
+DEFAULT_MAX_DESCRIPTORS_PER_ID = 8
+#: Same-person dlib descriptors from one session typically lie 0.2-0.4 apart; closer ones add
+#: little that the ID does not already know.
+DEFAULT_NOVELTY_DISTANCE = 0.3
+
+
+@dataclass(frozen=True)
+class Match:
+    """Answer for one descriptor: its face ID, the distance to the nearest stored descriptor
+    (NaN when the gallery was empty) and whether the ID was enrolled by this call."""
+
+    face_id: int
+    distance: float
+    new_face: bool
+
+
+class DescriptorMatrix:
+    """All stored descriptors as one contiguous float32 matrix, so a query is one BLAS
+    matrix-vector product, whatever the number of faces.
+
+    Rows live in a preallocated buffer that doubles when full; removal moves the last row into
+    the hole, so rows stay contiguous without copying the matrix. The nearest row is found with
+    ``|x - q|^2 = |x|^2 - 2 x.q + |q|^2`` (row norms cached, ``|q|^2`` constant), then its
+    distance is recomputed exactly in float64, so threshold decisions do not depend on rounding.
+    """
+
+    def __init__(self, dim: int, initial_capacity: int = 1024) -> None:
+        self.dim = dim
+        self._count = 0
+        self._vectors = np.empty((initial_capacity, dim), dtype=np.float32)
+        self._sq_norms = np.empty(initial_capacity, dtype=np.float32)
+        self._face_ids = np.empty(initial_capacity, dtype=np.int64)
+        self._keys = np.empty(initial_capacity, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return self._count
+
+    @property
+    def face_ids(self) -> np.ndarray:
+        """Face ID of every row (a view: do not modify)."""
+        return self._face_ids[: self._count]
+
+    @property
+    def keys(self) -> np.ndarray:
+        """Store key of every row (a view: do not modify)."""
+        return self._keys[: self._count]
+
+    def _reserve(self, needed: int) -> None:
+        capacity = max(len(self._keys), 1)
+        if needed <= len(self._keys):
+            return
+        while capacity < needed:
+            capacity *= 2
+        for name in ("_vectors", "_sq_norms", "_face_ids", "_keys"):
+            old = getattr(self, name)
+            new = np.empty((capacity, *old.shape[1:]), dtype=old.dtype)
+            new[: self._count] = old[: self._count]
+            setattr(self, name, new)
+
+    def extend(self, keys: np.ndarray, face_ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Append rows (bulk: loading a gallery adds all its rows in one call)."""
+        vectors = np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim)
+        n = len(vectors)
+        if len(keys) != n or len(face_ids) != n:
+            raise ValueError("keys, face_ids and vectors must have the same length")
+        self._reserve(self._count + n)
+        rows = slice(self._count, self._count + n)
+        self._vectors[rows] = vectors
+        self._sq_norms[rows] = np.einsum("ij,ij->i", vectors, vectors)
+        self._face_ids[rows] = face_ids
+        self._keys[rows] = keys
+        self._count += n
+
+    def remove(self, keys: np.ndarray | list[int]) -> None:
+        """Drop the rows with these store keys (unknown keys are ignored)."""
+        rows = np.flatnonzero(np.isin(self.keys, keys))
+        for row in rows[::-1]:  # descending: a moved last row is never one still to remove
+            last = self._count - 1
+            for array in (self._vectors, self._sq_norms, self._face_ids, self._keys):
+                array[row] = array[last]
+            self._count = last
+
+    def nearest(self, query: np.ndarray, exclude_ids: Collection[int] = ()) -> tuple[int, float] | None:
+        """``(row, distance)`` of the stored descriptor nearest to ``query``, ignoring the rows
+        of ``exclude_ids``; None when no row is left."""
+        if self._count == 0:
+            return None
+        query = np.asarray(query, dtype=np.float32)
+        matrix = self._vectors[: self._count]
+        scores = self._sq_norms[: self._count] - 2.0 * (matrix @ query)
+        if exclude_ids:
+            scores[np.isin(self.face_ids, list(exclude_ids))] = np.inf
+        row = int(np.argmin(scores))
+        if not np.isfinite(scores[row]):
+            return None
+        distance = float(np.linalg.norm(matrix[row].astype(np.float64) - query.astype(np.float64)))
+        return row, distance
+
+
+class FaceGallery:
+    """Known faces, matched in memory and persisted in SQLite (see the module docstring).
+
+    Not thread-safe: one caller at a time (the identity node has a single-threaded executor).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        descriptor_kind: str,
+        descriptor_size: int = 128,
+        match_threshold: float = DEFAULT_MATCH_THRESHOLD,
+        max_descriptors_per_id: int = DEFAULT_MAX_DESCRIPTORS_PER_ID,
+        novelty_distance: float = DEFAULT_NOVELTY_DISTANCE,
+    ) -> None:
+        if match_threshold <= 0:
+            raise ValueError(f"match_threshold must be > 0, got {match_threshold}")
+        if max_descriptors_per_id < 1:
+            raise ValueError(f"max_descriptors_per_id must be >= 1, got {max_descriptors_per_id}")
+        self.match_threshold = match_threshold
+        self.max_descriptors_per_id = max_descriptors_per_id
+        self.novelty_distance = novelty_distance
+        self._store = GalleryStore(path, descriptor_kind, descriptor_size)
+        stored = self._store.load()
+        self.last_face_id = stored.last_face_id
+        self._matrix = DescriptorMatrix(descriptor_size, initial_capacity=max(1024, len(stored.keys)))
+        self._matrix.extend(stored.keys, stored.face_ids, stored.vectors)
+
+    def __enter__(self) -> FaceGallery:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._store.close()
+
+    def face_ids(self) -> set[int]:
+        """IDs that currently have descriptors (erased IDs are gone)."""
+        return {int(face_id) for face_id in np.unique(self._matrix.face_ids)}
+
+    def descriptor_count(self, face_id: int) -> int:
+        return int(np.count_nonzero(self._matrix.face_ids == face_id))
+
+    def nearest_distance(self, descriptor: np.ndarray) -> float:
+        """Distance to the nearest known face (inf when the gallery is empty)."""
+        nearest = self._matrix.nearest(descriptor)
+        return math.inf if nearest is None else nearest[1]
+
+    def match_or_enrol(self, descriptor: np.ndarray, exclude_ids: Collection[int] = ()) -> Match:
+        """The face ID of ``descriptor``: the nearest known face's, or a new durable one.
+
+        ``exclude_ids`` are IDs that cannot be this face (already given to another face of the
+        same frame: one frame never shows one person twice).
+        """
+        descriptor = np.asarray(descriptor, dtype=np.float32)
+        if descriptor.shape != (self._matrix.dim,) or not np.all(np.isfinite(descriptor)):
+            raise ValueError(
+                f"descriptor must be {self._matrix.dim} finite values, got shape {descriptor.shape}"
+            )
+        nearest = self._matrix.nearest(descriptor, exclude_ids)
+        if nearest is None or nearest[1] >= self.match_threshold:
+            face_id, key = self._store.enrol(descriptor)
+            self.last_face_id = face_id
+            self._matrix.extend(np.array([key]), np.array([face_id]), descriptor[None])
+            return Match(face_id, math.nan if nearest is None else nearest[1], new_face=True)
+        row, distance = nearest
+        face_id = int(self._matrix.face_ids[row])
+        if distance >= self.novelty_distance:
+            self._learn_view(face_id, descriptor)
+        return Match(face_id, distance, new_face=False)
+
+    def _learn_view(self, face_id: int, descriptor: np.ndarray) -> None:
+        """Add a new view of ``face_id``, replacing its oldest non-anchor one when full."""
+        keys = np.sort(self._matrix.keys[self._matrix.face_ids == face_id])  # ascending = oldest first
+        if len(keys) < self.max_descriptors_per_id:
+            replaced = None
+        elif self.max_descriptors_per_id > 1:
+            replaced = int(keys[1])  # keys[0] is the anchor
+        else:
+            return  # only the anchor is kept
+        key = self._store.add_descriptor(face_id, descriptor, replaces_key=replaced)
+        if replaced is not None:
+            self._matrix.remove([replaced])
+        self._matrix.extend(np.array([key]), np.array([face_id]), descriptor[None])
+
+    def erase(self, face_id: int) -> int:
+        """Forget ``face_id`` everywhere (file and memory); return how many descriptors went.
+
+        The ID itself stays issued: it is never given to anybody else.
+        """
+        removed = self._store.erase(face_id)
+        self._matrix.remove(self._matrix.keys[self._matrix.face_ids == face_id])
+        return removed

@@ -1,0 +1,166 @@
+"""The gallery's durable copy: one SQLite file, written before any face ID leaves the process.
+
+Every change is one transaction committed with ``synchronous=FULL`` in WAL mode, so when a method
+returns the change is on disk and a ``kill -9`` (or power loss) afterwards cannot lose it; a kill
+during the transaction leaves the previous state, which loads. Face IDs come from a counter row,
+never from the descriptors present, so an erased ID is never issued again.
+
+The file is opened with ``locking_mode=EXCLUSIVE``: one process owns a gallery. Two processes
+matching against private in-memory copies of one file would enrol the same person under two IDs,
+so a second owner is refused (:class:`GalleryInUseError`) instead; one identity node serves all
+cameras. Erased descriptors are overwritten in the file (``secure_delete``) and the WAL is
+checkpointed and truncated, so their bytes do not linger on disk.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS gallery_meta (
+    singleton INTEGER PRIMARY KEY CHECK (singleton = 0),
+    descriptor_kind TEXT NOT NULL,
+    descriptor_size INTEGER NOT NULL,
+    last_face_id INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS descriptors (
+    descriptor_key INTEGER PRIMARY KEY AUTOINCREMENT,
+    face_id INTEGER NOT NULL,
+    vector BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS descriptors_by_face ON descriptors (face_id);
+"""
+
+
+class GalleryInUseError(RuntimeError):
+    """Another process owns the gallery file."""
+
+
+class GalleryFormatError(RuntimeError):
+    """The file is not a gallery this code can use (other schema, backend or vector size)."""
+
+
+@dataclass
+class StoredGallery:
+    """Everything in the file, in insertion order (ascending ``keys`` = oldest first)."""
+
+    last_face_id: int
+    keys: np.ndarray  # int64 (n,)
+    face_ids: np.ndarray  # int64 (n,)
+    vectors: np.ndarray  # float32 (n, descriptor_size)
+
+
+class GalleryStore:
+    """SQLite persistence of face IDs and their descriptors (little-endian float32 blobs)."""
+
+    def __init__(self, path: str | Path, descriptor_kind: str, descriptor_size: int) -> None:
+        self._descriptor_size = descriptor_size
+        # isolation_level=None: transactions are exactly the explicit BEGIN/COMMIT below.
+        self._conn = sqlite3.connect(str(path), isolation_level=None, timeout=1.0)
+        try:
+            self._conn.execute("PRAGMA locking_mode=EXCLUSIVE")  # before WAL: no shared-memory index
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=FULL")
+            self._conn.execute("PRAGMA secure_delete=ON")
+            with self._transaction():  # the first write takes the exclusive lock, held until close
+                # statement by statement: executescript() would commit the transaction first
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        self._conn.execute(statement)
+                self._check_or_init_meta(descriptor_kind)
+        except BaseException as err:
+            self._conn.close()  # also releases the lock when the file is refused
+            if isinstance(err, sqlite3.OperationalError) and "locked" in str(err):
+                raise GalleryInUseError(f"gallery {path} is open in another process") from err
+            raise
+
+    def _check_or_init_meta(self, descriptor_kind: str) -> None:
+        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        row = self._conn.execute("SELECT descriptor_kind, descriptor_size FROM gallery_meta").fetchone()
+        if row is None:
+            self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            self._conn.execute(
+                "INSERT INTO gallery_meta VALUES (0, ?, ?, 0)", (descriptor_kind, self._descriptor_size)
+            )
+            return
+        if version != SCHEMA_VERSION:
+            raise GalleryFormatError(f"gallery schema version {version}, expected {SCHEMA_VERSION}")
+        if tuple(row) != (descriptor_kind, self._descriptor_size):
+            raise GalleryFormatError(
+                f"gallery holds {row[1]}-D {row[0]!r} descriptors, not {self._descriptor_size}-D "
+                f"{descriptor_kind!r}: they are not comparable (use another gallery file)"
+            )
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    def _blob(self, vector: np.ndarray) -> bytes:
+        vector = np.asarray(vector, dtype="<f4")
+        if vector.shape != (self._descriptor_size,):
+            raise ValueError(f"descriptor must have shape ({self._descriptor_size},), got {vector.shape}")
+        return vector.tobytes()
+
+    def load(self) -> StoredGallery:
+        last_face_id = self._conn.execute("SELECT last_face_id FROM gallery_meta").fetchone()[0]
+        rows = self._conn.execute(
+            "SELECT descriptor_key, face_id, vector FROM descriptors ORDER BY descriptor_key"
+        ).fetchall()
+        blob_size = 4 * self._descriptor_size
+        bad = [key for key, _, blob in rows if len(blob) != blob_size]
+        if bad:
+            raise GalleryFormatError(f"descriptors {bad[:5]} do not hold {blob_size} bytes")
+        vectors = np.frombuffer(b"".join(blob for _, _, blob in rows), dtype="<f4")
+        return StoredGallery(
+            last_face_id=last_face_id,
+            keys=np.array([row[0] for row in rows], dtype=np.int64),
+            face_ids=np.array([row[1] for row in rows], dtype=np.int64),
+            vectors=vectors.astype(np.float32).reshape(len(rows), self._descriptor_size),
+        )
+
+    def enrol(self, vector: np.ndarray) -> tuple[int, int]:
+        """Issue the next face ID with its first descriptor, durably; return ``(face_id, key)``."""
+        blob = self._blob(vector)
+        with self._transaction():
+            (face_id,) = self._conn.execute(
+                "UPDATE gallery_meta SET last_face_id = last_face_id + 1 RETURNING last_face_id"
+            ).fetchone()
+            key = self._conn.execute(
+                "INSERT INTO descriptors (face_id, vector) VALUES (?, ?)", (face_id, blob)
+            ).lastrowid
+        return face_id, key
+
+    def add_descriptor(self, face_id: int, vector: np.ndarray, replaces_key: int | None = None) -> int:
+        """Store one more descriptor of ``face_id`` (dropping ``replaces_key`` in the same commit)."""
+        blob = self._blob(vector)
+        with self._transaction():
+            if replaces_key is not None:
+                self._conn.execute("DELETE FROM descriptors WHERE descriptor_key = ?", (replaces_key,))
+            key = self._conn.execute(
+                "INSERT INTO descriptors (face_id, vector) VALUES (?, ?)", (face_id, blob)
+            ).lastrowid
+        return key
+
+    def erase(self, face_id: int) -> int:
+        """Delete every descriptor of ``face_id`` and scrub them from the file; return how many."""
+        with self._transaction():
+            removed = self._conn.execute("DELETE FROM descriptors WHERE face_id = ?", (face_id,)).rowcount
+        self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return removed
+
+    def close(self) -> None:
+        self._conn.close()

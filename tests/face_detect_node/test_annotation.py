@@ -1,0 +1,63 @@
+"""Annotated frames: boxes drawn on a copy, labels only from what is known (never names)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from face_common.faces import Box, Face, FrameFaces, FrameRef
+from face_detect_node.annotation import BOX_COLOR, annotate, face_label
+from face_detect_node.detection import detect_faces
+from face_detect_node.detectors import make_detector
+
+FRAME = FrameRef("cam0", 1)
+
+
+@pytest.mark.parametrize(
+    ("fields", "label"),
+    [
+        ({}, ""),
+        ({"face_id": 7}, "id 7"),
+        ({"face_id": 0, "age": 34.6, "gender": "female"}, "id 0 35y female"),
+        ({"age": 8.2}, "8y"),
+        ({"gender": "male", "age": math.nan}, "male"),
+    ],
+)
+def test_face_label(fields: dict, label: str) -> None:
+    assert face_label(Face(index=0, box=Box(0, 0, 10, 10), score=1.0, **fields)) == label
+
+
+def test_annotate_draws_each_box_on_a_copy(face_data: Path) -> None:
+    image = cv2.imread(str(face_data / "detection" / "dlib_faces" / "2008_001322.jpg"))
+    original = image.copy()
+    frame_faces = detect_faces(image, make_detector("hog"), FRAME)
+    assert frame_faces.faces
+    out = annotate(image, frame_faces)
+    np.testing.assert_array_equal(image, original)
+    assert out.shape == image.shape and out.dtype == image.dtype
+    for face in frame_faces.faces:
+        b = face.box
+        assert tuple(out[b.y, b.x + b.w // 2]) == BOX_COLOR  # top edge
+        assert tuple(out[b.y + b.h - 1, b.x + b.w // 2]) == BOX_COLOR  # bottom edge
+        # The face inside the box is left as it was.
+        np.testing.assert_array_equal(
+            out[b.y + b.h // 2, b.x + b.w // 2], image[b.y + b.h // 2, b.x + b.w // 2]
+        )
+
+
+@pytest.mark.parametrize("box", [Box(40, 60, 50, 50), Box(0, 0, 50, 50)])  # room above / at the top edge
+def test_label_is_drawn_only_when_known(box: Box) -> None:
+    image = np.zeros((200, 200, 3), np.uint8)
+    unknown = annotate(image, FrameFaces(FRAME, [Face(0, box, 1.0)]))
+    labelled = annotate(image, FrameFaces(FRAME, [Face(0, box, 1.0, face_id=3, age=30.0, gender="male")]))
+    assert (labelled != unknown).any()
+    assert np.count_nonzero(labelled) > np.count_nonzero(unknown)
+
+
+def test_faces_leaving_the_frame_are_drawn_without_error() -> None:
+    image = np.zeros((100, 100, 3), np.uint8)
+    faces = FrameFaces(FRAME, [Face(0, Box(-20, 80, 60, 60), 1.0, face_id=1)])
+    assert annotate(image, faces).any()

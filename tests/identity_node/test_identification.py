@@ -1,0 +1,142 @@
+"""Identity on real photos: one person -> one ID, different people -> different IDs."""
+
+from __future__ import annotations
+
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+import pytest
+from face_common.faces import UNKNOWN_FACE_ID, Box, Face, FrameFaces, FrameRef
+from faces_from_images import detect_image_faces, largest_face_frame, read_csv
+from identity_node.descriptor import FaceDescriptor
+from identity_node.gallery import FaceGallery
+from identity_node.identification import FaceIdentifier
+
+MIN_F1 = 0.9
+
+
+def pairwise_scores(persons: list[str], face_ids: list[int]) -> tuple[float, float, float]:
+    """Precision, recall and F1 of "same ID" as a prediction of "same person", over all image pairs."""
+    tp = fp = fn = 0
+    for (person_a, id_a), (person_b, id_b) in combinations(zip(persons, face_ids, strict=True), 2):
+        same_person, same_id = person_a == person_b, id_a == id_b
+        tp += same_person and same_id
+        fp += same_id and not same_person
+        fn += same_person and not same_id
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+@pytest.mark.parametrize(
+    ("persons", "face_ids", "expected"),
+    [
+        (["a", "a", "b"], [1, 1, 2], (1.0, 1.0, 1.0)),
+        (["a", "a", "b"], [1, 1, 1], (1 / 3, 1.0, 0.5)),
+        (["a", "a", "b"], [1, 2, 3], (0.0, 0.0, 0.0)),
+    ],
+)
+def test_pairwise_scores(persons, face_ids, expected):
+    assert pairwise_scores(persons, face_ids) == pytest.approx(expected)
+
+
+@pytest.fixture(scope="module")
+def enrolled(tmp_path_factory, face_data: Path, identity_labels, descriptor):
+    """A fresh gallery fed every single-person image in CSV order: (identifier, persons, ids)."""
+    gallery = FaceGallery(tmp_path_factory.mktemp("gallery") / "g.sqlite", descriptor_kind=descriptor.name)
+    identifier = FaceIdentifier(descriptor, gallery)
+    persons, face_ids = [], []
+    for stamp, row in enumerate(identity_labels):
+        frame = largest_face_frame(face_data / "identity" / row["path"], stamp_ns=stamp)
+        assert identifier.identify(frame) == []
+        persons.append(row["person"])
+        face_ids.append(frame.faces[0].face_id)
+    yield identifier, persons, face_ids
+    gallery.close()
+
+
+@pytest.mark.slow
+def test_same_person_same_id_different_people_different_ids(enrolled):
+    _, persons, face_ids = enrolled
+    precision, recall, f1 = pairwise_scores(persons, face_ids)
+    print(
+        f"\nidentity over {len(persons)} images of {len(set(persons))} people -> {len(set(face_ids))} IDs: "
+        f"pairwise precision={precision:.3f} recall={recall:.3f} F1={f1:.3f}"
+    )
+    assert f1 >= MIN_F1
+
+
+@pytest.mark.slow
+def test_group_photos_find_the_enrolled_people(enrolled, face_data: Path):
+    """Several faces per frame (one batched descriptor call): known people get their IDs back."""
+    identifier, persons, face_ids = enrolled
+    id_of_person = {}
+    for person, face_id in zip(persons, face_ids, strict=True):
+        id_of_person.setdefault(person, []).append(face_id)
+    for row in read_csv(face_data / "identity" / "group_photos.csv"):
+        frame = detect_image_faces(face_data / "identity" / row["path"])
+        assert identifier.identify(frame) == []
+        frame_ids = {face.face_id for face in frame.faces}
+        listed = row["persons"].split(";")
+        known = [p for p in listed if p in id_of_person]
+        for person in known:
+            majority_id = max(set(id_of_person[person]), key=id_of_person[person].count)
+            assert majority_id in frame_ids, f"{person} not recognised in {row['path']}"
+        assert sum(face.new_face for face in frame.faces) >= len(listed) - len(known)
+
+
+def test_faces_without_usable_crops_are_skipped_with_a_reason(
+    tmp_path: Path, face_data: Path, identity_labels, descriptor
+):
+    good = largest_face_frame(face_data / "identity" / identity_labels[0]["path"]).faces[0]
+    no_crop = Face(index=1, box=Box(0, 0, 10, 10), score=1.0)
+    gray = Face(
+        index=2,
+        box=Box(0, 0, 10, 10),
+        score=1.0,
+        crop=np.zeros((20, 20), np.uint8),
+        crop_box=Box(0, 0, 20, 20),
+    )
+    frame = FrameFaces(FrameRef("cam", 1), [no_crop, good, gray])
+    with FaceGallery(tmp_path / "g.sqlite", descriptor_kind=descriptor.name) as gallery:
+        problems = FaceIdentifier(descriptor, gallery).identify(frame)
+    assert len(problems) == 2
+    assert problems[0].startswith("face 1: no crop")
+    assert "face 2" in problems[1]
+    assert (no_crop.face_id, gray.face_id) == (UNKNOWN_FACE_ID, UNKNOWN_FACE_ID)
+    assert (good.face_id, good.new_face) == (1, True)
+
+
+class _FixedDescriptor(FaceDescriptor):
+    """Returns preset vectors: lets the frame-level assignment rule be tested without a model."""
+
+    name = "fixed"
+
+    def __init__(self, vectors: list[np.ndarray]) -> None:
+        self.vectors = vectors
+
+    def describe_many(self, faces):
+        return np.stack(self.vectors[: len(faces)])
+
+
+def test_two_faces_of_one_frame_never_share_an_id(tmp_path: Path):
+    known = np.eye(4, dtype=np.float32)[0]
+    close, also_close = (
+        known + 0.1 * np.eye(4, dtype=np.float32)[1],
+        known + 0.3 * np.eye(4, dtype=np.float32)[2],
+    )
+    crop = np.zeros((40, 40, 3), np.uint8)
+    faces = [
+        Face(index=i, box=Box(10, 10, 20, 20), score=1.0, crop=crop, crop_box=Box(0, 0, 40, 40))
+        for i in (0, 1)
+    ]
+    with FaceGallery(tmp_path / "g.sqlite", descriptor_kind="fixed", descriptor_size=4) as gallery:
+        known_id = gallery.match_or_enrol(known).face_id
+        # the farther face comes first in the frame: the closer one must still win the known ID
+        FaceIdentifier(_FixedDescriptor([also_close, close]), gallery).identify(
+            FrameFaces(FrameRef("c", 1), faces)
+        )
+    assert faces[1].face_id == known_id and not faces[1].new_face
+    assert faces[0].face_id != known_id and faces[0].new_face
