@@ -191,3 +191,19 @@ def test_retention_deletes_old_events_at_start(tmp_path, ros_publisher, processe
     log = stop(sink)
     assert [r[1] for r in rows(database)] == [now_ns - 43_200 * 10**9]
     assert "retention: deleted 2 events older than 1 days" in log
+
+
+def test_sink_exits_by_itself_once_the_source_is_done(tmp_path, ros_publisher, processes):
+    publisher, wait_for = ros_publisher
+    database = tmp_path / "events.sqlite"
+    sink = start_sink({"database": str(database), "exit_when_idle_s": 2.0})
+    processes.append(sink)
+    wait_for(lambda: publisher.get_subscription_count() > 0, sink, "the sink to subscribe")
+    time.sleep(3.0)  # idle before the first frame does not count: the graph may still be starting
+    assert sink.poll() is None
+    for sec in range(3):
+        publisher.publish(attributed_frame(sec))
+    log, _ = sink.communicate(timeout=20)
+    assert sink.returncode == 0, log
+    assert "after 3 frames: source done, exiting" in log
+    assert len(rows(database)) == 6

@@ -7,6 +7,8 @@ database is unavailable, so a locked or missing database costs latency, not even
 
 from __future__ import annotations
 
+import time
+
 import rclpy
 from face_common.faces import FaceEvent, FrameFaces
 from face_common.ros_msgs import FacesMsg, frame_faces_from_msg
@@ -21,6 +23,10 @@ from face_sink.writer import RetryingEventWriter
 
 SECONDS_PER_DAY = 86_400.0
 RETENTION_CHECK_PERIOD_S = 3_600.0
+
+
+class SourceDone(Exception):
+    """Raised from a timer to leave ``spin`` once a finite source has been fully written."""
 
 
 class FaceSinkNode(Node):
@@ -51,6 +57,14 @@ class FaceSinkNode(Node):
             )
         )
         queue_depth = int(self._declare("queue_depth", 100, "Subscription history depth (reliable QoS)"))
+        self._exit_when_idle_s = float(
+            self._declare(
+                "exit_when_idle_s",
+                0.0,
+                "After the first frame, exit once no frame came for this many seconds: ends the graph "
+                "when a recorded source is done (0 = run until stopped)",
+            )
+        )
 
         self._writer = RetryingEventWriter(
             lambda: open_sqlite_store(database), max_pending=max_pending, retry_interval_s=retry_interval_s
@@ -64,6 +78,10 @@ class FaceSinkNode(Node):
         qos = QoSProfile(depth=queue_depth, reliability=ReliabilityPolicy.RELIABLE)
         self.create_subscription(FacesMsg, "faces_attributed", self._on_faces, qos)
         self.create_timer(retry_interval_s, self._flush)
+        self._last_frame_at: float | None = None
+        self.frames = 0
+        if self._exit_when_idle_s > 0:
+            self.create_timer(min(1.0, self._exit_when_idle_s), self._exit_if_idle)
         if self._retention_days > 0:
             self._apply_retention()
             self.create_timer(RETENTION_CHECK_PERIOD_S, self._apply_retention)
@@ -78,6 +96,8 @@ class FaceSinkNode(Node):
         return self.declare_parameter(name, default, descriptor).value
 
     def _on_faces(self, msg: FacesMsg) -> None:
+        self._last_frame_at = time.monotonic()
+        self.frames += 1
         try:
             frame_faces = frame_faces_from_msg(msg)
         except ValueError as exc:
@@ -123,6 +143,14 @@ class FaceSinkNode(Node):
                 f"({result.inserted} new), dropped {counters.dropped} while down"
             )
 
+    def _exit_if_idle(self) -> None:
+        if self._last_frame_at is None or time.monotonic() - self._last_frame_at < self._exit_when_idle_s:
+            return
+        self.get_logger().info(
+            f"no frame for {self._exit_when_idle_s:g} s after {self.frames} frames: source done, exiting"
+        )
+        raise SourceDone
+
     def _apply_retention(self) -> None:
         try:
             removed = self._writer.purge_older_than(self._retention_days * SECONDS_PER_DAY)
@@ -147,7 +175,7 @@ def main(args: list[str] | None = None) -> None:
     node = FaceSinkNode()
     try:
         rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
+    except (KeyboardInterrupt, ExternalShutdownException, SourceDone):
         pass
     finally:
         node.close()
