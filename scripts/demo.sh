@@ -10,4 +10,4 @@ cd "$ROOT"
 BIN=${VENV:-$ROOT/.venv}/bin
 mkdir -p out
 "$BIN/graph_launch" launch/local.launch.yaml "$@"
-"$BIN/face_report" --database out/events.sqlite --plots out/report
+"$BIN/face_report" --database out/events.sqlite --plots-dir out/report

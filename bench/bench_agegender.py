@@ -1,0 +1,101 @@
+"""Milliseconds per face of each age/gender backend, one face per call and batches of 8.
+
+Real face crops (dlib HOG on the labelled age/gender images, 40% zero-padded margin, as the
+graph cuts them) go through ``AgeGenderEstimator.estimate``, preprocessing included. Prints a
+table (median over repeats) or, with ``--json``, one JSON object.
+
+    python bench/bench_agegender.py [--backends wideresnet_onnx dlib_onnx] [--threads 1] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data" / "age_gender"
+BATCH_SIZES = (1, 8)
+
+
+def load_crops(data_dir: Path, count: int):
+    """``count`` real crops and their face boxes, as the detector node cuts them."""
+    import cv2
+    from agegender_node.estimators import CROP_MARGIN
+    from face_common.faces import FrameRef
+    from face_detect_node.detection import detect_faces
+    from face_detect_node.detectors import DlibHogDetector
+
+    detector = DlibHogDetector(upsample=0)
+    crops, boxes = [], []
+    for path in sorted((data_dir / "fairface").glob("*.jpg")):
+        faces = detect_faces(cv2.imread(str(path)), detector, FrameRef("bench", 0), CROP_MARGIN).faces
+        if faces:
+            crops.append(faces[0].crop)
+            boxes.append(faces[0].box_in_crop())
+        if len(crops) == count:
+            return crops, boxes
+    raise SystemExit(f"only {len(crops)} faces found in {data_dir}, need {count}")
+
+
+def bench_backend(name: str, model_dir: Path, threads: int, crops, boxes, repeats: int) -> dict:
+    from agegender_node.estimators import create_estimator
+
+    started = time.perf_counter()
+    estimator = create_estimator(name, model_dir, threads)
+    result = {"backend": name, "load_s": time.perf_counter() - started}
+    for batch in BATCH_SIZES:
+        estimator.estimate(crops[:batch], boxes[:batch])  # warm-up: lazy allocations, graph tracing
+        per_face = []
+        for r in range(repeats):
+            i = (r * batch) % (len(crops) - batch + 1)
+            t0 = time.perf_counter()
+            estimator.estimate(crops[i : i + batch], boxes[i : i + batch])
+            per_face.append((time.perf_counter() - t0) * 1000 / batch)
+        result[f"ms_per_face_batch{batch}"] = statistics.median(per_face)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backends", nargs="+", default=["wideresnet_onnx", "dlib_onnx", "wideresnet_keras"])
+    parser.add_argument("--model-dir", type=Path, default=REPO_ROOT / "models")
+    parser.add_argument("--data", type=Path, default=None, help="age_gender data folder")
+    parser.add_argument("--threads", type=int, default=1, help="model threads (the node's num_threads)")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    args = parser.parse_args()
+    os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    data_dir = args.data or (SHARED_DATA if SHARED_DATA.is_dir() else REPO_ROOT / "samples" / "age_gender")
+
+    crops, boxes = load_crops(data_dir, 2 * max(BATCH_SIZES))
+    rows = [bench_backend(b, args.model_dir, args.threads, crops, boxes, args.repeats) for b in args.backends]
+    report = {
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "threads": args.threads,
+        "repeats": args.repeats,
+        "results": rows,
+    }
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return
+    print(
+        f"age/gender backends: {report['cores']} cores, {args.threads} model thread(s), "
+        f"median of {args.repeats}"
+    )
+    print(f"{'backend':<18}{'load s':>8}" + "".join(f"{f'ms/face b={b}':>16}" for b in BATCH_SIZES))
+    for row in rows:
+        print(
+            f"{row['backend']:<18}{row['load_s']:>8.1f}"
+            + "".join(f"{row[f'ms_per_face_batch{b}']:>16.1f}" for b in BATCH_SIZES)
+        )
+
+
+if __name__ == "__main__":
+    main()

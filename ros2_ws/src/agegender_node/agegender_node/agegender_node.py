@@ -1,0 +1,132 @@
+"""ROS 2 node: identified faces in, the same faces with age, gender and P(female) out.
+
+Subscribes ``faces_identified`` and publishes ``faces_attributed`` (same message type, same
+header), estimating all faces of a frame in one model call. A frame whose faces cannot be
+estimated is still published, with the attributes unset, so no identity event is lost
+downstream. Backend licenses: see :mod:`agegender_node.estimators`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import rclpy
+from face_common.ros_msgs import FacesMsg, frame_faces_from_msg, frame_faces_to_msg
+from rcl_interfaces.msg import IntegerRange, ParameterDescriptor
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+
+from agegender_node.estimators import BACKENDS, create_estimator, default_backend
+
+SUMMARY_PERIOD_S = 10.0
+#: Frames waiting while the model runs (WideResNet: 0.1-0.25 s per face on one core); deep enough to absorb
+#: bursts, as a dropped frame is a lost customer event.
+FACES_QUEUE_DEPTH = 100
+AUTO_BACKEND = "auto"
+
+
+def _read_only(description: str, **ranges: list) -> ParameterDescriptor:
+    return ParameterDescriptor(description=description, read_only=True, **ranges)
+
+
+class AgeGenderNode(Node):
+    """Fills in age/gender for every face of every frame."""
+
+    def __init__(self) -> None:
+        super().__init__("agegender_node")
+        backend = self.declare_parameter(
+            "backend",
+            AUTO_BACKEND,
+            _read_only(
+                f"Age/gender backend, one of {sorted(BACKENDS)}; '{AUTO_BACKEND}' takes wideresnet_onnx "
+                "when its export is in model_dir, else wideresnet_keras when the weights are, else dlib_onnx"
+            ),
+        ).value
+        model_dir = Path(
+            self.declare_parameter(
+                "model_dir",
+                "models",
+                _read_only("Folder filled by agegender_fetch_models (scripts/fetch_models.sh)"),
+            ).value
+        )
+        num_threads = self.declare_parameter(
+            "num_threads",
+            1,
+            _read_only(
+                "CPU threads the model may use (the graph shares few cores)",
+                integer_range=[IntegerRange(from_value=1, to_value=64, step=1)],
+            ),
+        ).value
+        os.environ.setdefault("OMP_NUM_THREADS", str(num_threads))
+        if backend == AUTO_BACKEND:
+            backend = default_backend(model_dir)
+        self._estimator = create_estimator(backend, model_dir, num_threads)
+
+        queue = QoSProfile(depth=FACES_QUEUE_DEPTH, reliability=ReliabilityPolicy.RELIABLE)
+        self._publisher = self.create_publisher(FacesMsg, "faces_attributed", 10)
+        self.create_subscription(FacesMsg, "faces_identified", self._on_faces, queue)
+        self.create_timer(SUMMARY_PERIOD_S, self._log_summary)
+        self.frames = 0
+        self.faces = 0
+        self.bad_messages = 0
+        self.skipped_faces = 0
+        self.failed_frames = 0
+        self.get_logger().info(f"backend={backend} model_dir={model_dir} num_threads={num_threads}")
+
+    def _on_faces(self, msg: FacesMsg) -> None:
+        try:
+            frame_faces = frame_faces_from_msg(msg)
+        except ValueError as err:
+            self.bad_messages += 1
+            self.get_logger().warning(f"dropping bad faces message (bad_messages={self.bad_messages}): {err}")
+            return
+        with_crop = [
+            face for face in frame_faces.faces if face.crop is not None and face.crop_box is not None
+        ]
+        if len(with_crop) < len(frame_faces.faces):
+            self.skipped_faces += len(frame_faces.faces) - len(with_crop)
+            self.get_logger().warning(
+                f"{frame_faces.frame.camera_id}: faces without a crop (or its box) left unestimated "
+                f"(skipped_faces={self.skipped_faces})",
+                throttle_duration_sec=5.0,
+            )
+        try:
+            estimates = self._estimator.estimate(
+                [face.crop for face in with_crop], [face.box_in_crop() for face in with_crop]
+            )
+        except ValueError as err:
+            self.failed_frames += 1
+            self.get_logger().error(
+                f"{frame_faces.frame.camera_id}: frame published without age/gender "
+                f"(failed_frames={self.failed_frames}): {err}"
+            )
+        else:
+            for face, estimate in zip(with_crop, estimates, strict=True):
+                face.age, face.gender, face.p_female = estimate.age, estimate.gender, estimate.p_female
+            self.faces += len(estimates)
+        self.frames += 1
+        self._publisher.publish(frame_faces_to_msg(frame_faces))
+
+    def _log_summary(self) -> None:
+        self.get_logger().info(
+            f"frames={self.frames} faces={self.faces} bad_messages={self.bad_messages} "
+            f"skipped_faces={self.skipped_faces} failed_frames={self.failed_frames}"
+        )
+
+
+def main(args: list[str] | None = None) -> None:
+    rclpy.init(args=args)
+    node = AgeGenderNode()
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    main()
