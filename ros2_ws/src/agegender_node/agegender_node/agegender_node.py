@@ -18,13 +18,13 @@ from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 
-from agegender_node.estimators import BACKENDS, create_estimator, default_backend
+from agegender_node.attribution import FaceAttributor
+from agegender_node.estimators import AUTO_BACKEND, BACKENDS, create_estimator
 
 SUMMARY_PERIOD_S = 10.0
 #: Frames waiting while the model runs (WideResNet: 0.1-0.25 s per face on one core); deep enough to absorb
 #: bursts, as a dropped frame is a lost customer event.
 FACES_QUEUE_DEPTH = 100
-AUTO_BACKEND = "auto"
 
 
 def _read_only(description: str, **ranges: list) -> ParameterDescriptor:
@@ -60,9 +60,7 @@ class AgeGenderNode(Node):
             ),
         ).value
         os.environ.setdefault("OMP_NUM_THREADS", str(num_threads))
-        if backend == AUTO_BACKEND:
-            backend = default_backend(model_dir)
-        self._estimator = create_estimator(backend, model_dir, num_threads)
+        self._attributor = FaceAttributor(create_estimator(backend, model_dir, num_threads))
 
         queue = QoSProfile(depth=FACES_QUEUE_DEPTH, reliability=ReliabilityPolicy.RELIABLE)
         self._publisher = self.create_publisher(FacesMsg, "faces_attributed", 10)
@@ -82,20 +80,8 @@ class AgeGenderNode(Node):
             self.bad_messages += 1
             self.get_logger().warning(f"dropping bad faces message (bad_messages={self.bad_messages}): {err}")
             return
-        with_crop = [
-            face for face in frame_faces.faces if face.crop is not None and face.crop_box is not None
-        ]
-        if len(with_crop) < len(frame_faces.faces):
-            self.skipped_faces += len(frame_faces.faces) - len(with_crop)
-            self.get_logger().warning(
-                f"{frame_faces.frame.camera_id}: faces without a crop (or its box) left unestimated "
-                f"(skipped_faces={self.skipped_faces})",
-                throttle_duration_sec=5.0,
-            )
         try:
-            estimates = self._estimator.estimate(
-                [face.crop for face in with_crop], [face.box_in_crop() for face in with_crop]
-            )
+            skipped = self._attributor.attribute(frame_faces)
         except ValueError as err:
             self.failed_frames += 1
             self.get_logger().error(
@@ -103,9 +89,14 @@ class AgeGenderNode(Node):
                 f"(failed_frames={self.failed_frames}): {err}"
             )
         else:
-            for face, estimate in zip(with_crop, estimates, strict=True):
-                face.age, face.gender, face.p_female = estimate.age, estimate.gender, estimate.p_female
-            self.faces += len(estimates)
+            self.faces += len(frame_faces.faces) - len(skipped)
+            if skipped:
+                self.skipped_faces += len(skipped)
+                self.get_logger().warning(
+                    f"{frame_faces.frame.camera_id}: faces without a crop (or its box) left unestimated "
+                    f"(skipped_faces={self.skipped_faces})",
+                    throttle_duration_sec=5.0,
+                )
         self.frames += 1
         self._publisher.publish(frame_faces_to_msg(frame_faces))
 

@@ -241,6 +241,10 @@ BACKENDS: dict[str, type[AgeGenderEstimator]] = {
 }
 
 
+AUTO_BACKEND = "auto"
+"""Backend name that picks :func:`default_backend`."""
+
+
 def default_backend(model_dir: Path) -> str:
     """The fastest WideResNet backend whose files are in ``model_dir``, else ``dlib_onnx``.
 
@@ -254,7 +258,9 @@ def default_backend(model_dir: Path) -> str:
 
 
 def create_estimator(backend: str, model_dir: Path, num_threads: int = 1) -> AgeGenderEstimator:
-    """The backend called ``backend`` (a key of :data:`BACKENDS`)."""
+    """The backend called ``backend`` (a key of :data:`BACKENDS`, or ``auto``)."""
+    if backend == AUTO_BACKEND:
+        backend = default_backend(model_dir)
     try:
         cls = BACKENDS[backend]
     except KeyError:

@@ -13,15 +13,15 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
 
 import cv2
 import numpy as np
-from agegender_node.estimators import BACKENDS, DEFAULT_BACKEND, AgeGenderEstimator, create_estimator
+from agegender_node.attribution import FaceAttributor
+from agegender_node.estimators import AUTO_BACKEND, BACKENDS, create_estimator
 from face_common.faces import FaceEvent, FrameFaces, FrameRef
 from face_detect_node.detection import DEFAULT_CROP_MARGIN, detect_faces
 from face_detect_node.detectors import DEFAULT_MIN_FACE_SIZE, DETECTORS, FaceDetector, make_detector
@@ -37,41 +37,9 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".
 DEFAULT_FOLDER_FPS = 1.0
 
 
-class FaceStage(Protocol):
-    """One step after detection: fills fields of a frame's faces in place, says what it skipped."""
-
-    def process(self, frame_faces: FrameFaces) -> list[str]: ...
-
-
-class IdentityStage:
-    """The identity node's core: face IDs from the persistent gallery."""
-
-    def __init__(self, identifier: FaceIdentifier) -> None:
-        self._identifier = identifier
-
-    def process(self, frame_faces: FrameFaces) -> list[str]:
-        return self._identifier.identify(frame_faces)
-
-
-class AgeGenderStage:
-    """The age/gender node's core: every face with a crop, in one batched model call."""
-
-    def __init__(self, estimator: AgeGenderEstimator) -> None:
-        self._estimator = estimator
-
-    def process(self, frame_faces: FrameFaces) -> list[str]:
-        with_crop, problems = [], []
-        for face in frame_faces.faces:
-            if face.crop is None or face.crop_box is None:
-                problems.append(f"face {face.index}: no crop")
-            else:
-                with_crop.append(face)
-        estimates = self._estimator.estimate(
-            [f.crop for f in with_crop], [f.box_in_crop() for f in with_crop]
-        )
-        for face, estimate in zip(with_crop, estimates, strict=True):
-            face.age, face.gender, face.p_female = estimate.age, estimate.gender, estimate.p_female
-        return problems
+FaceStage = Callable[[FrameFaces], list[str]]
+"""One step after detection (a node's core): fills fields of a frame's faces in place and says
+what it skipped: ``FaceIdentifier.identify``, ``FaceAttributor.attribute``."""
 
 
 @dataclass(frozen=True)
@@ -156,7 +124,7 @@ def process_frames(
             continue
         frame_faces = detect_faces(source.image, detector, source.frame, crop_margin)
         for stage in stages:
-            for problem in stage.process(frame_faces):
+            for problem in stage(frame_faces):
                 counters.skipped_faces += 1
                 log.warning("%s: %s", source.name, problem)
         counters.faces += len(frame_faces.faces)
@@ -190,7 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--detect-scale", type=float, default=1.0)
     parser.add_argument("--descriptor-backend", choices=sorted(DESCRIPTOR_BACKENDS), default="dlib_resnet")
     parser.add_argument("--match-threshold", type=float, default=DEFAULT_MATCH_THRESHOLD)
-    parser.add_argument("--agegender-backend", choices=sorted(BACKENDS), default=DEFAULT_BACKEND)
+    parser.add_argument(
+        "--agegender-backend", choices=[AUTO_BACKEND, *sorted(BACKENDS)], default=AUTO_BACKEND
+    )
     parser.add_argument("--model-dir", type=Path, default=Path("models"), help="age/gender model files")
     parser.add_argument("--threads", type=int, default=1, help="model threads")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -220,7 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with FaceGallery(
         args.gallery, descriptor.name, DESCRIPTOR_SIZE, match_threshold=args.match_threshold
     ) as gallery:
-        stages = [IdentityStage(FaceIdentifier(descriptor, gallery)), AgeGenderStage(estimator)]
+        stages = [FaceIdentifier(descriptor, gallery).identify, FaceAttributor(estimator).attribute]
         progress = tqdm(
             frames,
             total=sampled_frame_count(args.source, args.every),
