@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 from face_common.faces import Box, Face, FrameFaces, FrameRef
-from face_detect_node.annotation import BOX_COLOR, annotate, face_label
+from face_detect_node.annotation import BOX_COLOR, AnnotatedFrameWriter, annotate, face_label
 from face_detect_node.detection import detect_faces
 from face_detect_node.detectors import make_detector
 
@@ -61,3 +61,21 @@ def test_faces_leaving_the_frame_are_drawn_without_error() -> None:
     image = np.zeros((100, 100, 3), np.uint8)
     faces = FrameFaces(FRAME, [Face(0, Box(-20, 80, 60, 60), 1.0, face_id=1)])
     assert annotate(image, faces).any()
+
+
+def test_annotated_frames_are_written_once_per_frame(tmp_path) -> None:
+    writer = AnnotatedFrameWriter(tmp_path / "annotated")
+    image = np.full((36, 64, 3), 90, np.uint8)
+    first = writer.write(image, FrameRef("cam1", 5))
+    again = writer.write(image, FrameRef("cam1", 5))  # a replayed frame overwrites its file
+    writer.write(image, FrameRef("cam1", 6))
+    assert first == again and first.name == "cam1_5.jpg"
+    assert sorted(p.name for p in (tmp_path / "annotated").iterdir()) == ["cam1_5.jpg", "cam1_6.jpg"]
+    assert cv2.imread(str(first)).shape == (36, 64, 3)
+
+
+def test_unwritable_folder_is_an_os_error(tmp_path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(OSError):
+        AnnotatedFrameWriter(blocker).write(np.zeros((4, 4, 3), np.uint8), FrameRef("c", 1))

@@ -12,11 +12,10 @@ import os
 from pathlib import Path
 
 import rclpy
-from face_common.ros_msgs import FacesMsg, frame_faces_from_msg, frame_faces_to_msg
+from face_common.ros_msgs import FACES_QOS, FacesMsg, frame_faces_from_msg, frame_faces_to_msg
 from rcl_interfaces.msg import IntegerRange, ParameterDescriptor
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
-from rclpy.qos import QoSProfile, ReliabilityPolicy
 
 from agegender_node.attribution import FaceAttributor
 from agegender_node.estimators import AUTO_BACKEND, BACKENDS, create_estimator
@@ -24,7 +23,6 @@ from agegender_node.estimators import AUTO_BACKEND, BACKENDS, create_estimator
 SUMMARY_PERIOD_S = 10.0
 #: Frames waiting while the model runs (WideResNet: 0.1-0.25 s per face on one core); deep enough to absorb
 #: bursts, as a dropped frame is a lost customer event.
-FACES_QUEUE_DEPTH = 100
 
 
 def _read_only(description: str, **ranges: list) -> ParameterDescriptor:
@@ -62,9 +60,8 @@ class AgeGenderNode(Node):
         os.environ.setdefault("OMP_NUM_THREADS", str(num_threads))
         self._attributor = FaceAttributor(create_estimator(backend, model_dir, num_threads))
 
-        queue = QoSProfile(depth=FACES_QUEUE_DEPTH, reliability=ReliabilityPolicy.RELIABLE)
-        self._publisher = self.create_publisher(FacesMsg, "faces_attributed", 10)
-        self.create_subscription(FacesMsg, "faces_identified", self._on_faces, queue)
+        self._publisher = self.create_publisher(FacesMsg, "faces_attributed", FACES_QOS)
+        self.create_subscription(FacesMsg, "faces_identified", self._on_faces, FACES_QOS)
         self.create_timer(SUMMARY_PERIOD_S, self._log_summary)
         self.frames = 0
         self.faces = 0

@@ -16,6 +16,7 @@ from typing import Any
 
 from face_msgs.msg import Face as FaceMsg
 from face_msgs.msg import FaceArray
+from rclpy.qos import QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Header
 
 from face_common.faces import Box, Face, FrameFaces, FrameRef
@@ -23,6 +24,11 @@ from face_common.images import array_to_image_msg, image_msg_to_array
 
 FacesMsg = FaceArray
 """The message class carrying one frame's faces (topics ``faces``, ``faces_identified``, ...)."""
+
+FACES_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
+"""QoS of every faces topic, publishers and subscribers alike: unlike camera frames, each faces
+message becomes rows of the product's output, so it is delivered reliably, and the deep history
+lets a slower stage (the descriptor takes ~0.1 s a face) fall behind for a while without loss."""
 
 CROP_ENCODING = "bgr8"
 NS_PER_S = 1_000_000_000

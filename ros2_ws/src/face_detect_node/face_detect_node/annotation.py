@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import cv2
 import numpy as np
-from face_common.faces import UNKNOWN_FACE_ID, Face, FrameFaces
+from face_common.faces import UNKNOWN_FACE_ID, Face, FrameFaces, FrameRef
 
 BOX_COLOR = (0, 200, 0)  # BGR
 TEXT_COLOR = (255, 255, 255)
@@ -41,3 +42,21 @@ def annotate(image_bgr: np.ndarray, frame_faces: FrameFaces) -> np.ndarray:
         cv2.rectangle(out, (b.x, y_text - th - 2), (b.x + tw + 2, y_text + baseline), BOX_COLOR, cv2.FILLED)
         cv2.putText(out, label, (b.x + 1, y_text), FONT, 0.5, TEXT_COLOR, 1, cv2.LINE_AA)
     return out
+
+
+class AnnotatedFrameWriter:
+    """Writes annotated frames as JPEG files named by camera and capture stamp.
+
+    The name is the frame's natural key, so replaying a source overwrites instead of adding.
+    """
+
+    def __init__(self, folder: Path, quality: int = 90) -> None:
+        self.folder = folder
+        self.quality = quality
+
+    def write(self, annotated_bgr: np.ndarray, frame: FrameRef) -> Path:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / f"{frame.camera_id}_{frame.stamp_ns}.jpg"
+        if not cv2.imwrite(str(path), annotated_bgr, [cv2.IMWRITE_JPEG_QUALITY, self.quality]):
+            raise OSError(f"OpenCV could not write {path}")
+        return path

@@ -7,16 +7,20 @@ frame) and, unless ``publish_annotated`` is false, ``image_annotated`` (bgr8).
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import rclpy
+from face_common.faces import FrameRef
 from face_common.images import ImageConversionError, array_to_image_msg, image_msg_to_array
-from face_common.ros_msgs import FacesMsg, frame_faces_to_msg, frame_ref
+from face_common.ros_msgs import FACES_QOS, FacesMsg, frame_faces_to_msg, frame_ref
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
 
-from face_detect_node.annotation import annotate
+from face_detect_node.annotation import AnnotatedFrameWriter, annotate
 from face_detect_node.detection import DEFAULT_CROP_MARGIN, detect_faces
 from face_detect_node.detectors import DEFAULT_MIN_FACE_SIZE, DETECTORS, make_detector
 
@@ -70,14 +74,31 @@ class FaceDetectNode(Node):
             ),
         ).value
 
+        self._log_frames = self.declare_parameter(
+            "log_frames",
+            False,
+            ParameterDescriptor(description="Log every frame's face count at info level", read_only=True),
+        ).value
+        annotated_dir = self.declare_parameter(
+            "annotated_dir",
+            "",
+            ParameterDescriptor(
+                description="Also write each annotated frame as a JPEG into this folder ('' = none); "
+                "the frames show faces, so this is off unless asked for",
+                read_only=True,
+            ),
+        ).value
+        self._annotated_writer = AnnotatedFrameWriter(Path(annotated_dir)) if annotated_dir else None
+
         self._detector = make_detector(detector_name, min_face_size=min_face_size, detect_scale=detect_scale)
-        self._faces_pub = self.create_publisher(FacesMsg, "faces", 10)
+        self._faces_pub = self.create_publisher(FacesMsg, "faces", FACES_QOS)
         self._annotated_pub = self.create_publisher(Image, "image_annotated", qos_profile_sensor_data)
         self.create_subscription(Image, "image_raw", self._on_image, qos_profile_sensor_data)
         self.create_timer(SUMMARY_PERIOD_S, self._log_summary)
         self.frames = 0
         self.faces = 0
         self.bad_frames = 0
+        self.annotated_write_failures = 0
         self.get_logger().info(
             f"detector={detector_name} min_face_size={min_face_size} detect_scale={detect_scale} "
             f"crop_margin={self._crop_margin}"
@@ -93,10 +114,25 @@ class FaceDetectNode(Node):
         frame_faces = detect_faces(image, self._detector, frame_ref(msg.header), self._crop_margin)
         self.frames += 1
         self.faces += len(frame_faces.faces)
-        self.get_logger().debug(f"frame {frame_faces.frame.stamp_ns}: {len(frame_faces.faces)} face(s)")
+        count = f"{frame_faces.frame.camera_id} frame {self.frames}: {len(frame_faces.faces)} face(s)"
+        (self.get_logger().info if self._log_frames else self.get_logger().debug)(count)
         self._faces_pub.publish(frame_faces_to_msg(frame_faces))
-        if self._publish_annotated:
-            self._annotated_pub.publish(array_to_image_msg(annotate(image, frame_faces), "bgr8", msg.header))
+        if self._publish_annotated or self._annotated_writer is not None:
+            annotated = annotate(image, frame_faces)
+            if self._publish_annotated:
+                self._annotated_pub.publish(array_to_image_msg(annotated, "bgr8", msg.header))
+            if self._annotated_writer is not None:
+                self._write_annotated(annotated, frame_faces.frame)
+
+    def _write_annotated(self, annotated: np.ndarray, frame: FrameRef) -> None:
+        try:
+            self._annotated_writer.write(annotated, frame)
+        except OSError as err:
+            self.annotated_write_failures += 1
+            self.get_logger().error(
+                f"annotated frame not written (failures={self.annotated_write_failures}): {err}",
+                throttle_duration_sec=5.0,
+            )
 
     def _log_summary(self) -> None:
         self.get_logger().info(f"frames={self.frames} faces={self.faces} bad_frames={self.bad_frames}")

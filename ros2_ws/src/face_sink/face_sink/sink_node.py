@@ -11,11 +11,10 @@ import time
 
 import rclpy
 from face_common.faces import FaceEvent, FrameFaces
-from face_common.ros_msgs import FacesMsg, frame_faces_from_msg
+from face_common.ros_msgs import FACES_QOS, FacesMsg, frame_faces_from_msg
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
-from rclpy.qos import QoSProfile, ReliabilityPolicy
 
 from face_sink.crop_archive import CropArchive
 from face_sink.schema import DEFAULT_SQLITE_PATH, open_sqlite_store
@@ -56,7 +55,6 @@ class FaceSinkNode(Node):
                 "retry_interval_s", 2.0, "Seconds between attempts to reach an unavailable database"
             )
         )
-        queue_depth = int(self._declare("queue_depth", 100, "Subscription history depth (reliable QoS)"))
         self._exit_when_idle_s = float(
             self._declare(
                 "exit_when_idle_s",
@@ -74,9 +72,7 @@ class FaceSinkNode(Node):
         self._crop_failures = 0
         self._database_down = False
 
-        # Reliable: every event is a row of the product's output, unlike camera frames.
-        qos = QoSProfile(depth=queue_depth, reliability=ReliabilityPolicy.RELIABLE)
-        self.create_subscription(FacesMsg, "faces_attributed", self._on_faces, qos)
+        self.create_subscription(FacesMsg, "faces_attributed", self._on_faces, FACES_QOS)
         self.create_timer(retry_interval_s, self._flush)
         self._last_frame_at: float | None = None
         self.frames = 0

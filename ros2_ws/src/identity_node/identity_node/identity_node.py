@@ -16,12 +16,11 @@ from functools import partial
 
 import rclpy
 from face_common.images import ImageConversionError
-from face_common.ros_msgs import FacesMsg, frame_faces_from_msg, frame_faces_to_msg
+from face_common.ros_msgs import FACES_QOS, FacesMsg, frame_faces_from_msg, frame_faces_to_msg
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.publisher import Publisher
-from rclpy.qos import QoSProfile, ReliabilityPolicy
 
 from identity_node.descriptor import DESCRIPTOR_BACKENDS, DESCRIPTOR_SIZE, make_descriptor
 from identity_node.gallery import (
@@ -35,7 +34,6 @@ from identity_node.identification import FaceIdentifier
 SUMMARY_PERIOD_S = 10.0
 #: Frames waiting while the descriptor runs; deeper than the detector's so bursts are absorbed
 #: rather than dropped (a dropped frame is a lost customer event).
-FACES_QUEUE_DEPTH = 100
 
 
 def _read_only(description: str, **ranges: list) -> ParameterDescriptor:
@@ -105,11 +103,12 @@ class IdentityNode(Node):
             novelty_distance=novelty_distance,
         )
         self._identifier = FaceIdentifier(descriptor, gallery)
-        queue = QoSProfile(depth=FACES_QUEUE_DEPTH, reliability=ReliabilityPolicy.RELIABLE)
         for namespace in namespaces:
             prefix = f"{namespace.rstrip('/')}/" if namespace else ""
-            publisher = self.create_publisher(FacesMsg, f"{prefix}faces_identified", 10)
-            self.create_subscription(FacesMsg, f"{prefix}faces", partial(self._on_faces, publisher), queue)
+            publisher = self.create_publisher(FacesMsg, f"{prefix}faces_identified", FACES_QOS)
+            self.create_subscription(
+                FacesMsg, f"{prefix}faces", partial(self._on_faces, publisher), FACES_QOS
+            )
         self.create_timer(SUMMARY_PERIOD_S, self._log_summary)
         self.frames = 0
         self.faces = 0
