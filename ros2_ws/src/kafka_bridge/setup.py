@@ -14,4 +14,12 @@ setup(
     zip_safe=True,
     description="Relays camera frames and face events between ROS 2 and Apache Kafka.",
     license="Apache-2.0",
+    entry_points={
+        "console_scripts": [
+            "frames_out = kafka_bridge.frames_out_node:main",
+            "frames_in = kafka_bridge.frames_in_node:main",
+            "events_out = kafka_bridge.events_out_node:main",
+            "local_kafka_broker = kafka_bridge.local_broker:main",
+        ],
+    },
 )
