@@ -1,0 +1,328 @@
+"""Reading ROS 2 launch-YAML files: the subset the project's graphs use, nothing more.
+
+The files must keep working with ``ros2 launch`` on a full ROS 2 install, so this module accepts
+only tags and attributes that ``launch``/``launch_ros`` define, with their meaning, and rejects
+everything else by name instead of silently ignoring it (an ignored ``respawn`` or ``$(env ...)``
+would make the two launchers run different graphs). Supported::
+
+    launch:
+    - arg: {name: fps, default: "12", description: "..."}
+    - node:
+        pkg: camera_node            # required
+        exec: camera_node           # required
+        name: camera
+        namespace: $(var camera_id)
+        param: [{name: fps, value: $(var fps)}]
+        remap: [{from: image, to: image_raw}]
+        args: "--extra cli args"
+        output: screen              # screen | log | both (all go to the screen here)
+        on_exit: shutdown           # stop the whole graph when this node exits
+
+``$(var NAME)`` is the only substitution. As in ``launch_ros``, a parameter value written as a
+string is typed after substitution the way YAML would read it (``"12"`` -> 12, ``"true"`` -> True).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ParamValue = bool | int | float | str
+"""Parameter values the files may set: ROS 2 scalar parameter types."""
+
+ARG_KEYS = frozenset({"name", "default", "description"})
+NODE_KEYS = frozenset({"pkg", "exec", "name", "namespace", "param", "remap", "args", "output", "on_exit"})
+PARAM_KEYS = frozenset({"name", "value"})
+REMAP_KEYS = frozenset({"from", "to"})
+OUTPUT_VALUES = frozenset({"screen", "log", "both"})
+ON_EXIT_VALUES = frozenset({"shutdown"})
+
+_SUBSTITUTION = re.compile(r"\$\(([^()]*)\)")
+_ROS_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class LaunchFileError(ValueError):
+    """A launch file or launch argument this launcher cannot run, with the place it went wrong."""
+
+
+@dataclass(frozen=True)
+class LaunchArgument:
+    """A declared launch argument (``arg`` tag); ``default`` None means it must be given."""
+
+    name: str
+    default: str | None
+    description: str
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """One node of the graph with every substitution performed."""
+
+    pkg: str
+    executable: str
+    name: str | None
+    namespace: str | None
+    params: tuple[tuple[str, ParamValue], ...]
+    remaps: tuple[tuple[str, str], ...]
+    arguments: tuple[str, ...]
+    output: str
+    shutdown_on_exit: bool
+
+    @property
+    def label(self) -> str:
+        """Name used to prefix the node's output: its node name, else its executable."""
+        return self.name or self.executable
+
+
+@dataclass(frozen=True)
+class _NodeEntry:
+    """A validated ``node`` tag whose strings still hold ``$(var ...)`` substitutions."""
+
+    where: str
+    attributes: Mapping[str, str]
+    params: tuple[tuple[str, Any], ...]
+    remaps: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class LaunchFile:
+    """A parsed and validated launch file; ``resolve`` turns it into node specs for given arguments."""
+
+    source: str
+    arguments: tuple[LaunchArgument, ...]
+    nodes: tuple[_NodeEntry, ...]
+
+    def resolve(self, overrides: Mapping[str, str]) -> tuple[NodeSpec, ...]:
+        """Apply command-line argument values (``name:=value``) and perform all substitutions."""
+        values = self._argument_values(overrides)
+        return tuple(self._resolve_node(entry, values) for entry in self.nodes)
+
+    def _argument_values(self, overrides: Mapping[str, str]) -> dict[str, str]:
+        declared = {argument.name for argument in self.arguments}
+        unknown = sorted(set(overrides) - declared)
+        if unknown:
+            raise LaunchFileError(
+                f"{self.source}: unknown launch argument(s) {', '.join(unknown)}; "
+                f"declared: {', '.join(sorted(declared)) or '(none)'}"
+            )
+        values: dict[str, str] = {}
+        for argument in self.arguments:
+            if argument.name in overrides:
+                values[argument.name] = overrides[argument.name]
+            elif argument.default is not None:
+                where = f"{self.source}: arg '{argument.name}' default"
+                values[argument.name] = substitute(argument.default, values, where)
+            else:
+                raise LaunchFileError(
+                    f"{self.source}: launch argument '{argument.name}' is required "
+                    f"(no default); pass {argument.name}:=VALUE"
+                )
+        return values
+
+    def _resolve_node(self, entry: _NodeEntry, values: Mapping[str, str]) -> NodeSpec:
+        def text(key: str) -> str | None:
+            raw = entry.attributes.get(key)
+            return None if raw is None else substitute(raw, values, f"{entry.where} '{key}'")
+
+        pkg, executable = text("pkg"), text("exec")
+        name, namespace = text("name"), text("namespace")
+        if not pkg or not executable:
+            raise LaunchFileError(f"{entry.where}: 'pkg' and 'exec' must not be empty")
+        if name is not None and not _ROS_NAME.fullmatch(name):
+            raise LaunchFileError(f"{entry.where}: invalid node name {name!r}")
+        if namespace is not None:
+            namespace = "/" + namespace.strip("/")
+            if namespace != "/" and not all(_ROS_NAME.fullmatch(t) for t in namespace[1:].split("/")):
+                raise LaunchFileError(f"{entry.where}: invalid namespace {namespace!r}")
+        output = text("output") or "screen"
+        if output not in OUTPUT_VALUES:
+            raise LaunchFileError(
+                f"{entry.where}: output {output!r} not supported; "
+                f"use one of {', '.join(sorted(OUTPUT_VALUES))}"
+            )
+        params = tuple(
+            (
+                substitute(param_name, values, f"{entry.where} param name"),
+                _param_value(raw_value, values, f"{entry.where} param '{param_name}'"),
+            )
+            for param_name, raw_value in entry.params
+        )
+        remaps = tuple(
+            (substitute(src, values, f"{entry.where} remap"), substitute(dst, values, f"{entry.where} remap"))
+            for src, dst in entry.remaps
+        )
+        for src, dst in remaps:
+            if not src or not dst:
+                raise LaunchFileError(f"{entry.where}: remap {src!r} -> {dst!r} has an empty side")
+        return NodeSpec(
+            pkg=pkg,
+            executable=executable,
+            name=name,
+            namespace=namespace,
+            params=params,
+            remaps=remaps,
+            arguments=tuple(shlex.split(text("args") or "")),
+            output=output,
+            shutdown_on_exit=entry.attributes.get("on_exit") == "shutdown",
+        )
+
+
+def substitute(text: str, values: Mapping[str, str], where: str) -> str:
+    """Replace every ``$(var NAME)`` in ``text``; any other substitution is an error."""
+
+    def replace(match: re.Match[str]) -> str:
+        words = match.group(1).split()
+        if len(words) != 2 or words[0] != "var":
+            raise LaunchFileError(
+                f"{where}: unsupported substitution {match.group(0)!r}; only $(var NAME) is supported"
+            )
+        if words[1] not in values:
+            raise LaunchFileError(f"{where}: $(var {words[1]}) refers to an undeclared launch argument")
+        return values[words[1]]
+
+    result = _SUBSTITUTION.sub(replace, text)
+    if "$(" in _SUBSTITUTION.sub("", text):
+        raise LaunchFileError(f"{where}: malformed substitution in {text!r}")
+    return result
+
+
+def typed_param_value(text: str) -> ParamValue:
+    """Type a substituted string as ``launch_ros`` does: by YAML, keeping it a string otherwise."""
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    return value if isinstance(value, bool | int | float | str) else text
+
+
+def _param_value(raw: Any, values: Mapping[str, str], where: str) -> ParamValue:
+    if isinstance(raw, str):
+        return typed_param_value(substitute(raw, values, where))
+    return raw
+
+
+def parse_launch_arguments(tokens: Sequence[str]) -> dict[str, str]:
+    """Parse ``name:=value`` tokens as ``ros2 launch`` takes them on its command line."""
+    values: dict[str, str] = {}
+    for token in tokens:
+        name, separator, value = token.partition(":=")
+        if not separator or not name:
+            raise LaunchFileError(f"launch argument {token!r} must look like name:=value")
+        values[name] = value
+    return values
+
+
+def read_launch_file(path: Path) -> LaunchFile:
+    """Read and validate a launch-YAML file (no substitution yet: that needs the arguments)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise LaunchFileError(f"{path}: cannot read launch file: {error}") from error
+    return parse_launch_text(text, str(path))
+
+
+def parse_launch_text(text: str, source: str) -> LaunchFile:
+    """Validate launch-YAML ``text``; ``source`` names it in error messages."""
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise LaunchFileError(f"{source}: invalid YAML: {error}") from error
+    if not isinstance(document, dict) or set(document) != {"launch"}:
+        raise LaunchFileError(f"{source}: the file must be a mapping with the single key 'launch'")
+    entries = document["launch"]
+    if not isinstance(entries, list):
+        raise LaunchFileError(f"{source}: 'launch' must be a list of entries")
+
+    arguments: list[LaunchArgument] = []
+    nodes: list[_NodeEntry] = []
+    for index, entry in enumerate(entries, start=1):
+        if not isinstance(entry, dict) or len(entry) != 1:
+            raise LaunchFileError(f"{source}: launch entry #{index} must be a mapping with one tag")
+        ((tag, body),) = entry.items()
+        where = f"{source}: launch entry #{index} ({tag})"
+        if tag == "arg":
+            arguments.append(_parse_arg(body, where))
+        elif tag == "node":
+            nodes.append(_parse_node(body, where))
+        else:
+            raise LaunchFileError(f"{where}: unsupported tag '{tag}'; supported tags: arg, node")
+    names = [argument.name for argument in arguments]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise LaunchFileError(f"{source}: launch argument(s) declared twice: {', '.join(duplicates)}")
+    return LaunchFile(source=source, arguments=tuple(arguments), nodes=tuple(nodes))
+
+
+def _check_keys(body: Any, allowed: frozenset[str], required: set[str], where: str) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise LaunchFileError(f"{where}: expected a mapping of attributes, got {type(body).__name__}")
+    unsupported = sorted(set(body) - allowed)
+    if unsupported:
+        raise LaunchFileError(
+            f"{where}: unsupported key(s) {', '.join(map(str, unsupported))}; "
+            f"supported: {', '.join(sorted(allowed))}"
+        )
+    missing = sorted(required - set(body))
+    if missing:
+        raise LaunchFileError(f"{where}: missing required key(s) {', '.join(missing)}")
+    return body
+
+
+def _string(body: Mapping[str, Any], key: str, where: str) -> str | None:
+    value = body.get(key)
+    if value is not None and not isinstance(value, str):
+        raise LaunchFileError(
+            f"{where}: '{key}' must be a string, got {type(value).__name__} {value!r} (quote it)"
+        )
+    return value
+
+
+def _parse_arg(body: Any, where: str) -> LaunchArgument:
+    body = _check_keys(body, ARG_KEYS, {"name"}, where)
+    name = _string(body, "name", where)
+    if not name or not _ROS_NAME.fullmatch(name):
+        raise LaunchFileError(f"{where}: invalid argument name {name!r}")
+    return LaunchArgument(
+        name=name,
+        default=_string(body, "default", f"{where} '{name}'"),
+        description=_string(body, "description", f"{where} '{name}'") or "",
+    )
+
+
+def _parse_node(body: Any, where: str) -> _NodeEntry:
+    if isinstance(body, dict) and isinstance(body.get("name"), str):
+        where = f"{where} '{body['name']}'"
+    body = _check_keys(body, NODE_KEYS, {"pkg", "exec"}, where)
+    attributes = {key: _string(body, key, where) for key in NODE_KEYS - {"param", "remap"} if key in body}
+    on_exit = attributes.get("on_exit")
+    if on_exit is not None and on_exit not in ON_EXIT_VALUES:
+        raise LaunchFileError(f"{where}: on_exit {on_exit!r} not supported; only 'shutdown' is")
+    params = []
+    for item in _list(body, "param", where):
+        item = _check_keys(item, PARAM_KEYS, {"name", "value"}, f"{where} param")
+        name = _string(item, "name", f"{where} param")
+        value = item["value"]
+        if not isinstance(value, bool | int | float | str):
+            raise LaunchFileError(
+                f"{where} param '{name}': value must be a bool, int, float or string, "
+                f"got {type(value).__name__}"
+            )
+        params.append((name, value))
+    remaps = []
+    for item in _list(body, "remap", where):
+        item = _check_keys(item, REMAP_KEYS, {"from", "to"}, f"{where} remap")
+        remaps.append((_string(item, "from", f"{where} remap"), _string(item, "to", f"{where} remap")))
+    return _NodeEntry(where=where, attributes=attributes, params=tuple(params), remaps=tuple(remaps))
+
+
+def _list(body: Mapping[str, Any], key: str, where: str) -> list[Any]:
+    items = body.get(key, [])
+    if not isinstance(items, list):
+        raise LaunchFileError(f"{where}: '{key}' must be a list of mappings")
+    return items

@@ -1,0 +1,129 @@
+"""Command lines for nodes: parameter literals, executable lookup, ROS arguments."""
+
+from __future__ import annotations
+
+import sysconfig
+from pathlib import Path
+
+import pytest
+import yaml
+from graph_launcher.command_line import node_command, render_param_value, resolve_executable
+from graph_launcher.launch_file import LaunchFileError, NodeSpec, ParamValue
+
+
+@pytest.mark.parametrize(
+    ("value", "literal"),
+    [
+        (True, "true"),
+        (False, "false"),
+        (0, "0"),
+        (-12, "-12"),
+        (12.0, "12.0"),
+        (0.25, "0.25"),
+        (1e-05, "1e-05"),
+        (float("inf"), ".inf"),
+        (float("-inf"), "-.inf"),
+        ("hog", "hog"),
+        ("samples/video/clip.mp4", "samples/video/clip.mp4"),
+        ("rtsp://host:554/x", "rtsp://host:554/x"),
+        ("", "''"),
+        ("12", "'12'"),
+        ("1e5", "'1e5'"),
+        ("true", "'true'"),
+        ("yes", "'yes'"),
+        ("null", "'null'"),
+        ("it's", "it's"),
+        ("it's: here", "'it''s: here'"),
+        ("a # b", "'a # b'"),
+        (" padded ", "' padded '"),
+        ("[1, 2]", "'[1, 2]'"),
+    ],
+)
+def test_render_param_value(value: ParamValue, literal: str) -> None:
+    assert render_param_value(value) == literal
+
+
+@pytest.mark.parametrize("value", [True, 7, 0.5, -2.5e-7, "hog", "", "12", "1e5", "on", "it's: here", "x\ty"])
+def test_rendered_literals_read_back_as_the_same_value_and_type(value: ParamValue) -> None:
+    loaded = yaml.safe_load(render_param_value(value))
+    assert loaded == value
+    assert type(loaded) is type(value)
+
+
+def spec(**fields: object) -> NodeSpec:
+    defaults: dict[str, object] = {
+        "pkg": "pkg",
+        "executable": "exe",
+        "name": None,
+        "namespace": None,
+        "params": (),
+        "remaps": (),
+        "arguments": (),
+        "output": "screen",
+        "shutdown_on_exit": False,
+    }
+    return NodeSpec(**(defaults | fields))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("node", "command"),
+    [
+        (spec(), ["/bin/exe"]),
+        (spec(arguments=("--x", "1")), ["/bin/exe", "--x", "1"]),
+        (spec(name="camera"), ["/bin/exe", "--ros-args", "-r", "__node:=camera"]),
+        (
+            spec(
+                name="camera",
+                namespace="/cam1",
+                params=(("fps", 12.0), ("source", "clip.mp4"), ("camera_id", "42"), ("loop", False)),
+                remaps=(("image_raw", "/other/image"),),
+                arguments=("--verbose",),
+            ),
+            [
+                "/bin/exe",
+                "--verbose",
+                "--ros-args",
+                "-r",
+                "__node:=camera",
+                "-r",
+                "__ns:=/cam1",
+                "-p",
+                "fps:=12.0",
+                "-p",
+                "source:=clip.mp4",
+                "-p",
+                "camera_id:='42'",
+                "-p",
+                "loop:=false",
+                "-r",
+                "image_raw:=/other/image",
+            ],
+        ),
+    ],
+)
+def test_node_command(node: NodeSpec, command: list[str]) -> None:
+    assert node_command(node, "/bin/exe") == command
+
+
+def test_console_script_of_an_installed_distribution_is_found() -> None:
+    found = resolve_executable("graph_launcher", "graph_launch")
+    assert Path(found) == Path(sysconfig.get_path("scripts")) / "graph_launch"
+
+
+def test_installed_distribution_without_that_script_is_an_error_listing_its_scripts() -> None:
+    with pytest.raises(
+        LaunchFileError, match=r"package 'graph_launcher' has no executable 'ls'; it installs: graph_launch$"
+    ):
+        resolve_executable("graph_launcher", "ls")
+
+
+def test_executable_of_an_unknown_package_is_looked_up_on_path(tmp_path: Path) -> None:
+    tool = tmp_path / "some_tool"
+    tool.write_text("#!/bin/sh\n")
+    tool.chmod(0o755)
+    assert resolve_executable("not_a_distribution_xyz", "some_tool", search_path=str(tmp_path)) == str(tool)
+
+
+def test_missing_executable_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(LaunchFileError, match=r"cannot find executable 'nope'.*not on PATH"):
+        resolve_executable("not_a_distribution_xyz", "nope", search_path=str(tmp_path))

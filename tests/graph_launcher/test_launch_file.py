@@ -1,0 +1,261 @@
+"""Parsing, validation and substitution of launch-YAML files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from graph_launcher.launch_file import (
+    LaunchFileError,
+    NodeSpec,
+    parse_launch_arguments,
+    parse_launch_text,
+    read_launch_file,
+    substitute,
+    typed_param_value,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+GRAPH = """
+launch:
+- arg: {name: camera_id, default: cam1, description: "Camera id"}
+- arg: {name: fps, default: "12.0"}
+- arg: {name: topic, default: "$(var camera_id)/image_raw"}
+- arg: {name: source}
+- node:
+    pkg: camera_node
+    exec: camera_node
+    name: camera
+    namespace: $(var camera_id)
+    on_exit: shutdown
+    output: screen
+    args: "--verbose --tag 'a b'"
+    param:
+    - {name: source, value: $(var source)}
+    - {name: fps, value: $(var fps)}
+    - {name: loop, value: false}
+    - {name: width, value: 1280}
+    - {name: label, value: "cam $(var camera_id)"}
+    remap:
+    - {from: image_raw, to: $(var topic)}
+- node: {pkg: face_detect_node, exec: face_detect_node}
+"""
+
+
+def resolve(text: str, **overrides: str) -> tuple[NodeSpec, ...]:
+    return parse_launch_text(text, "graph.launch.yaml").resolve(overrides)
+
+
+def test_full_graph_resolves_with_defaults_and_overrides() -> None:
+    camera, detector = resolve(GRAPH, source="clip.mp4", camera_id="door")
+    assert camera == NodeSpec(
+        pkg="camera_node",
+        executable="camera_node",
+        name="camera",
+        namespace="/door",
+        params=(
+            ("source", "clip.mp4"),
+            ("fps", 12.0),
+            ("loop", False),
+            ("width", 1280),
+            ("label", "cam door"),
+        ),
+        remaps=(("image_raw", "door/image_raw"),),
+        arguments=("--verbose", "--tag", "a b"),
+        output="screen",
+        shutdown_on_exit=True,
+    )
+    assert detector.label == "face_detect_node"
+    assert (detector.name, detector.namespace, detector.params, detector.shutdown_on_exit) == (
+        None,
+        None,
+        (),
+        False,
+    )
+
+
+def test_declared_arguments_keep_order_defaults_and_descriptions() -> None:
+    launch_file = parse_launch_text(GRAPH, "graph.launch.yaml")
+    assert [(a.name, a.default, a.description) for a in launch_file.arguments] == [
+        ("camera_id", "cam1", "Camera id"),
+        ("fps", "12.0", ""),
+        ("topic", "$(var camera_id)/image_raw", ""),
+        ("source", None, ""),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "values", "expected"),
+    [
+        ("plain", {}, "plain"),
+        ("$(var a)", {"a": "1"}, "1"),
+        ("x-$(var a)-$(var b)-y", {"a": "1", "b": "2"}, "x-1-2-y"),
+        ("$( var  a )", {"a": "spaced"}, "spaced"),
+        ("", {}, ""),
+    ],
+)
+def test_substitute(text: str, values: dict[str, str], expected: str) -> None:
+    assert substitute(text, values, "here") == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("$(env HOME)", "unsupported substitution '$(env HOME)'"),
+        ("$(find-pkg-share camera_node)/x", "only $(var NAME) is supported"),
+        ("$(var missing)", "$(var missing) refers to an undeclared launch argument"),
+        ("$(var a", "malformed substitution"),
+        ("$(var $(var a))", "malformed substitution"),
+    ],
+)
+def test_substitute_rejects(text: str, message: str) -> None:
+    with pytest.raises(LaunchFileError, match=r"^here: ") as error:
+        substitute(text, {"a": "1"}, "here")
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("12", 12),
+        ("-3", -3),
+        ("12.0", 12.0),
+        ("0.25", 0.25),
+        ("true", True),
+        ("False", False),
+        ("hog", "hog"),
+        ("samples/video/clip.mp4", "samples/video/clip.mp4"),
+        ("rtsp://host:554/stream", "rtsp://host:554/stream"),
+        ("", ""),
+        ("[1, 2]", "[1, 2]"),
+        ("a: b", "a: b"),
+        ("{unclosed", "{unclosed"),
+    ],
+)
+def test_param_strings_are_typed_like_launch_ros(text: str, expected: object) -> None:
+    value = typed_param_value(text)
+    assert value == expected
+    assert type(value) is type(expected)
+
+
+@pytest.mark.parametrize(
+    ("tokens", "expected"),
+    [
+        ([], {}),
+        (["a:=1", "b:=x:=y"], {"a": "1", "b": "x:=y"}),
+        (["empty:="], {"empty": ""}),
+        (["a:=1", "a:=2"], {"a": "2"}),
+    ],
+)
+def test_parse_launch_arguments(tokens: list[str], expected: dict[str, str]) -> None:
+    assert parse_launch_arguments(tokens) == expected
+
+
+@pytest.mark.parametrize("token", ["a=1", ":=1", "a", "--flag"])
+def test_parse_launch_arguments_rejects(token: str) -> None:
+    with pytest.raises(LaunchFileError, match="must look like name:=value"):
+        parse_launch_arguments([token])
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("launch: [", "invalid YAML"),
+        ("- node: {pkg: a, exec: b}", "single key 'launch'"),
+        ("launch: {node: {pkg: a, exec: b}}", "'launch' must be a list"),
+        ("launch:\n- include: {file: x.launch.yaml}", "launch entry #1 (include): unsupported tag 'include'"),
+        (
+            "launch:\n- {arg: {name: a}, node: {pkg: a, exec: b}}",
+            "launch entry #1 must be a mapping with one tag",
+        ),
+        ("launch:\n- node: {exec: b}", "launch entry #1 (node): missing required key(s) pkg"),
+        ("launch:\n- node: {pkg: a}", "missing required key(s) exec"),
+        ("launch:\n- node: {pkg: a, exec: b, respawn: 'true'}", "unsupported key(s) respawn"),
+        (
+            "launch:\n- node: {pkg: a, exec: b, name: n, ros_args: x}",
+            "(node) 'n': unsupported key(s) ros_args",
+        ),
+        ("launch:\n- node: {pkg: a, exec: b, on_exit: restart}", "on_exit 'restart' not supported"),
+        ("launch:\n- node: {pkg: a, exec: 7}", "'exec' must be a string, got int 7"),
+        ("launch:\n- node: {pkg: a, exec: b, param: {name: x, value: 1}}", "'param' must be a list"),
+        ("launch:\n- node: {pkg: a, exec: b, param: [{from: p.yaml}]}", "param: unsupported key(s) from"),
+        ("launch:\n- node: {pkg: a, exec: b, param: [{name: x}]}", "param: missing required key(s) value"),
+        (
+            "launch:\n- node: {pkg: a, exec: b, param: [{name: x, value: [1, 2]}]}",
+            "value must be a bool, int",
+        ),
+        ("launch:\n- node: {pkg: a, exec: b, remap: [{from: x}]}", "remap: missing required key(s) to"),
+        ("launch:\n- arg: {name: a, choices: [x, y]}", "(arg): unsupported key(s) choices"),
+        ("launch:\n- arg: {default: x}", "missing required key(s) name"),
+        ("launch:\n- arg: {name: 'bad name'}", "invalid argument name 'bad name'"),
+        ("launch:\n- arg: {name: fps, default: 12}", "'default' must be a string, got int 12 (quote it)"),
+        ("launch:\n- arg: {name: a}\n- arg: {name: a}", "declared twice: a"),
+    ],
+)
+def test_malformed_files_are_rejected_with_the_place(text: str, message: str) -> None:
+    with pytest.raises(LaunchFileError, match=r"^bad\.launch\.yaml: ") as error:
+        parse_launch_text(text, "bad.launch.yaml")
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "overrides", "message"),
+    [
+        (
+            GRAPH,
+            {"source": "x", "fsp": "12"},
+            "unknown launch argument(s) fsp; declared: camera_id, fps, source, topic",
+        ),
+        (GRAPH, {}, "launch argument 'source' is required (no default); pass source:=VALUE"),
+        (
+            "launch:\n- node: {pkg: a, exec: b, name: $(var n)}",
+            {},
+            "$(var n) refers to an undeclared launch argument",
+        ),
+        (
+            "launch:\n- arg: {name: n}\n- node: {pkg: a, exec: b, name: $(var n)}",
+            {"n": "9lives"},
+            "invalid node name",
+        ),
+        ("launch:\n- node: {pkg: a, exec: b, namespace: cam-1}", {}, "invalid namespace '/cam-1'"),
+        ("launch:\n- node: {pkg: a, exec: b, output: loud}", {}, "output 'loud' not supported"),
+        (
+            "launch:\n- arg: {name: p}\n- node: {pkg: $(var p), exec: b}",
+            {"p": ""},
+            "'pkg' and 'exec' must not be empty",
+        ),
+        (
+            "launch:\n- node: {pkg: a, exec: b, param: [{name: x, value: $(env X)}]}",
+            {},
+            "unsupported substitution",
+        ),
+    ],
+)
+def test_resolution_errors(text: str, overrides: dict[str, str], message: str) -> None:
+    with pytest.raises(LaunchFileError) as error:
+        resolve(text, **overrides)
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("namespace", "expected"),
+    [("cam1", "/cam1"), ("/cam1", "/cam1"), ("store/cam1/", "/store/cam1"), ("", "/"), ("/", "/")],
+)
+def test_namespaces_are_made_absolute(namespace: str, expected: str) -> None:
+    (node,) = resolve(f"launch:\n- node: {{pkg: a, exec: b, namespace: '{namespace}'}}")
+    assert node.namespace == expected
+
+
+def test_unreadable_file_names_the_path(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.launch.yaml"
+    with pytest.raises(LaunchFileError, match=r"missing\.launch\.yaml: cannot read launch file"):
+        read_launch_file(missing)
+
+
+@pytest.mark.parametrize("path", sorted((REPO_ROOT / "launch").glob("*.launch.yaml")), ids=lambda p: p.name)
+def test_project_launch_files_resolve_with_their_defaults(path: Path) -> None:
+    """Every shipped graph stays inside the supported subset and runs with no arguments."""
+    nodes = read_launch_file(path).resolve({})
+    assert nodes
+    assert all(node.pkg and node.executable for node in nodes)
