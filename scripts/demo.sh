@@ -9,5 +9,5 @@ bash "$ROOT/scripts/setup.sh"
 cd "$ROOT"
 BIN=${VENV:-$ROOT/.venv}/bin
 mkdir -p out
-"$BIN/graph_launch" launch/local.launch.yaml "$@"
+"$BIN/graph_launch" launch/local.launch.yaml annotated_dir:=out/annotated "$@"
 "$BIN/face_report" --database out/events.sqlite --plots-dir out/report

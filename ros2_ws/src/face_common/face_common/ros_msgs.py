@@ -16,7 +16,7 @@ from typing import Any
 
 from face_msgs.msg import Face as FaceMsg
 from face_msgs.msg import FaceArray
-from rclpy.qos import QoSProfile, ReliabilityPolicy
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Header
 
 from face_common.faces import Box, Face, FrameFaces, FrameRef
@@ -25,10 +25,14 @@ from face_common.images import array_to_image_msg, image_msg_to_array
 FacesMsg = FaceArray
 """The message class carrying one frame's faces (topics ``faces``, ``faces_identified``, ...)."""
 
-FACES_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
+FACES_QOS = QoSProfile(
+    depth=100, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL
+)
 """QoS of every faces topic, publishers and subscribers alike: unlike camera frames, each faces
-message becomes rows of the product's output, so it is delivered reliably, and the deep history
-lets a slower stage (the descriptor takes ~0.1 s a face) fall behind for a while without loss."""
+message becomes rows of the product's output, so it is delivered reliably; the deep history lets
+a slower stage (the descriptor takes ~0.1 s a face) fall behind for a while without loss, and
+transient-local durability hands it to a stage that starts (or restarts) late. Re-delivered
+frames are harmless: the sink's writes are idempotent."""
 
 CROP_ENCODING = "bgr8"
 NS_PER_S = 1_000_000_000
