@@ -11,7 +11,6 @@ import math
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,7 +19,8 @@ import pytest
 import rclpy
 from agegender_node.estimators import AgeGenderEstimator
 from face_common.faces import Face, FrameFaces, FrameRef
-from face_common.ros_msgs import FacesMsg, frame_faces_from_msg, frame_faces_to_msg
+from face_common.ros_msgs import FACES_QOS, FacesMsg, frame_faces_from_msg, frame_faces_to_msg
+from graph_launcher.command_line import resolve_executable
 from labelled_faces import LabelledFace
 from rclpy.executors import SingleThreadedExecutor
 
@@ -35,7 +35,7 @@ NS = 1_000_000_000
 def node_process(model_dir: Path) -> Iterator[subprocess.Popen]:
     env = {**os.environ, "ROS_DOMAIN_ID": str(DOMAIN_ID), "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     command = [
-        str(Path(sys.executable).parent / "agegender_node"),
+        resolve_executable("agegender_node", "agegender_node"),
         "--ros-args",
         "-p",
         f"backend:={BACKEND}",
@@ -94,7 +94,7 @@ def test_node_estimates_every_face_of_a_frame_and_survives_bad_messages(
         node.create_subscription(
             FacesMsg, "faces_attributed", lambda m: received.setdefault(m.header.stamp.sec, m), 10
         )
-        publisher = node.create_publisher(FacesMsg, "faces_identified", 10)
+        publisher = node.create_publisher(FacesMsg, "faces_identified", FACES_QOS)
 
         spin_until(executor, lambda: 100 in received, node_process, lambda: publisher.publish(sent))
 

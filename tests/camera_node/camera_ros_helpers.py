@@ -10,20 +10,17 @@ from __future__ import annotations
 import itertools
 import os
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pytest
 import rclpy
+from graph_launcher.command_line import resolve_executable
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
-
-BIN = Path(sys.executable).parent
 
 
 @dataclass
@@ -104,7 +101,7 @@ class RosGraph:
         return frames
 
     def start(self, executable: str, namespace: str = "", **params: object) -> subprocess.Popen:
-        args = [str(BIN / executable), "--ros-args"]
+        args = [resolve_executable("camera_node", executable), "--ros-args"]
         if namespace:
             args += ["-r", f"__ns:=/{namespace}"]
         for name, value in params.items():

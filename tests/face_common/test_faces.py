@@ -32,8 +32,17 @@ def test_box_in_crop_without_crop_is_an_error() -> None:
     [(31.5, "female", 0.42), (math.nan, "", math.nan)],
 )
 def test_event_dict_round_trip(age: float, gender: str, distance: float) -> None:
-    face = Face(index=2, box=Box(1, 2, 3, 4), score=0.9, crop=np.zeros((2, 2, 3), np.uint8),
-                face_id=7, distance=distance, new_face=True, age=age, gender=gender)
+    face = Face(
+        index=2,
+        box=Box(1, 2, 3, 4),
+        score=0.9,
+        crop=np.zeros((2, 2, 3), np.uint8),
+        face_id=7,
+        distance=distance,
+        new_face=True,
+        age=age,
+        gender=gender,
+    )
     event = FaceEvent.from_face(FrameRef("cam1", 1_700_000_000_123_456_789), face)
     d = event.as_dict()
     assert d["stamp_ns"] == 1_700_000_000_123_456_789 and d["box"] == [1, 2, 3, 4]

@@ -9,10 +9,8 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,6 +20,7 @@ from face_common.images import array_to_image_msg, image_msg_to_array
 from face_common.ros_msgs import FacesMsg, frame_faces_from_msg
 from face_detect_node.detection import detect_faces
 from face_detect_node.detectors import make_detector
+from graph_launcher.command_line import resolve_executable
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
@@ -38,7 +37,7 @@ def node_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[subprocess.Popen]:
     # Fast DDS reads this when a participant is created: set it for this process's participant too.
     monkeypatch.setenv("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")
     env = {**os.environ, "ROS_DOMAIN_ID": str(DOMAIN_ID), "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-    command = [str(Path(sys.executable).parent / "face_detect_node"), "--ros-args"]
+    command = [resolve_executable("face_detect_node", "face_detect_node"), "--ros-args"]
     for name, value in NODE_PARAMS.items():
         command += ["-p", f"{name}:={value}"]
     command += ["--log-level", "face_detect_node:=debug"]

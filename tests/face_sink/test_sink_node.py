@@ -20,10 +20,9 @@ import numpy as np
 import pytest
 import rclpy
 from face_common.faces import Box, Face, FaceEvent, FrameFaces, FrameRef
-from face_common.ros_msgs import FacesMsg, frame_faces_to_msg
+from face_common.ros_msgs import FACES_QOS, FacesMsg, frame_faces_to_msg
 from face_sink.schema import open_sqlite_store
 from rclpy.executors import SingleThreadedExecutor
-from rclpy.qos import QoSProfile, ReliabilityPolicy
 
 DOMAIN_ID = 200 + os.getpid() % 30  # away from domain 0 and from the other node tests' range
 CAMERA = "door"
@@ -94,8 +93,7 @@ def ros_publisher() -> Iterator[tuple[Callable[[FacesMsg], None], Callable]]:
     node = rclpy.create_node("face_sink_test", context=context)
     executor = SingleThreadedExecutor(context=context)
     executor.add_node(node)
-    qos = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
-    publisher = node.create_publisher(FacesMsg, "faces_attributed", qos)
+    publisher = node.create_publisher(FacesMsg, "faces_attributed", FACES_QOS)
 
     def wait_for(done: Callable[[], bool], process: subprocess.Popen, what: str) -> None:
         deadline = time.monotonic() + TIMEOUT_S

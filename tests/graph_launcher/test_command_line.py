@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import sysconfig
 from pathlib import Path
 
@@ -111,9 +112,8 @@ def test_console_script_of_an_installed_distribution_is_found() -> None:
 
 
 def test_installed_distribution_without_that_script_is_an_error_listing_its_scripts() -> None:
-    with pytest.raises(
-        LaunchFileError, match=r"package 'graph_launcher' has no executable 'ls'; it installs: graph_launch$"
-    ):
+    expected = r"package 'graph_launcher' has no executable 'ls'; it installs: graph_launch, graph_run$"
+    with pytest.raises(LaunchFileError, match=expected):
         resolve_executable("graph_launcher", "ls")
 
 
@@ -127,3 +127,27 @@ def test_executable_of_an_unknown_package_is_looked_up_on_path(tmp_path: Path) -
 def test_missing_executable_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(LaunchFileError, match=r"cannot find executable 'nope'.*not on PATH"):
         resolve_executable("not_a_distribution_xyz", "nope", search_path=str(tmp_path))
+
+
+def test_ros_layout_executable_in_an_ament_prefix_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    node = tmp_path / "lib" / "graph_launcher" / "graph_launch"
+    node.parent.mkdir(parents=True)
+    node.write_text("#!/bin/sh\n")
+    node.chmod(0o755)
+    monkeypatch.setenv("AMENT_PREFIX_PATH", str(tmp_path))
+    assert resolve_executable("graph_launcher", "graph_launch") == str(node)
+
+
+@pytest.mark.parametrize(
+    ("pkg", "executable"),
+    [
+        ("camera_node", "camera_node"),
+        ("face_detect_node", "face_detect_node"),
+        ("identity_node", "identity_node"),
+        ("agegender_node", "agegender_node"),
+    ],
+)
+def test_node_packages_install_their_executables_where_ros2_run_looks(pkg: str, executable: str) -> None:
+    assert Path(resolve_executable(pkg, executable)) == Path(sys.prefix) / "lib" / pkg / executable

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,8 +17,9 @@ from pathlib import Path
 import pytest
 import rclpy
 from face_common.faces import UNKNOWN_FACE_ID, Box, Face, FrameFaces, FrameRef
-from face_common.ros_msgs import FacesMsg, frame_faces_from_msg, frame_faces_to_msg
+from face_common.ros_msgs import FACES_QOS, FacesMsg, frame_faces_from_msg, frame_faces_to_msg
 from faces_from_images import largest_face_frame
+from graph_launcher.command_line import resolve_executable
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 
@@ -34,7 +34,7 @@ def start_node(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Call
     monkeypatch.setenv("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")  # crops exceed one UDP datagram
     env = {**os.environ, "ROS_DOMAIN_ID": str(DOMAIN_ID), "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     command = [
-        str(Path(sys.executable).parent / "identity_node"),
+        resolve_executable("identity_node", "identity_node"),
         "--ros-args",
         "-p",
         f"gallery_path:={tmp_path / 'gallery.sqlite'}",
@@ -63,7 +63,7 @@ class Probe:
         self.executor = SingleThreadedExecutor(context=context)
         self.executor.add_node(self.node)
         self.received: dict[int, FrameFaces] = {}
-        self.publisher = self.node.create_publisher(FacesMsg, "faces", 10)
+        self.publisher = self.node.create_publisher(FacesMsg, "faces", FACES_QOS)
         self.node.create_subscription(
             FacesMsg, "faces_identified", lambda m: self.received.setdefault(m.header.stamp.sec, m), 10
         )

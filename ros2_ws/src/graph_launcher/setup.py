@@ -17,6 +17,7 @@ setup(
     entry_points={
         "console_scripts": [
             f"graph_launch = {PACKAGE}.cli:main",
+            f"graph_run = {PACKAGE}.run_cli:main",
         ],
     },
 )

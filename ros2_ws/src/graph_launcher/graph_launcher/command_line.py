@@ -1,8 +1,9 @@
 """Turning a node spec into the command line ``ros2 launch`` would run for it.
 
-``ros2 run pkg exec`` finds ``lib/<pkg>/<exec>`` in an ament prefix; here the node packages are
-pip-installed, so the same executable is the distribution's console script of that name (or, for
-tools outside the project, an executable on ``PATH``). Parameters go on the command line as
+``ros2 run pkg exec`` finds ``lib/<pkg>/<exec>`` in an ament prefix. The node packages' setup.cfg
+puts their console scripts exactly there, under colcon's install prefix and, with
+``pip install -e``, under the venv, so the same lookup serves both (tools without that layout fall
+back to the scripts folder, then to ``PATH``). Parameters go on the command line as
 ``-p name:=value``, which rcl reads as YAML: strings that YAML would read as another type are
 quoted so that ``camera_id:='123'`` stays a string.
 """
@@ -10,7 +11,9 @@ quoted so that ``camera_id:='123'`` stays a string.
 from __future__ import annotations
 
 import math
+import os
 import shutil
+import sys
 import sysconfig
 from importlib import metadata
 from pathlib import Path
@@ -49,12 +52,23 @@ def _reads_back_as_string(text: str) -> bool:
         return False
 
 
+def package_prefixes() -> list[Path]:
+    """Install prefixes to search, as ``ros2 run`` does: ``AMENT_PREFIX_PATH``, then this venv."""
+    prefixes = [Path(p) for p in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep) if p]
+    return [*prefixes, Path(sys.prefix)]
+
+
 def resolve_executable(pkg: str, executable: str, search_path: str | None = None) -> str:
-    """Path of ``exec``: the console script of the installed distribution ``pkg``, else on PATH.
+    """Path of ``exec`` of package ``pkg``: ``<prefix>/lib/<pkg>/<exec>`` (the ROS layout), else the
+    console script of the installed distribution ``pkg``, else ``exec`` on PATH.
 
     A distribution named ``pkg`` that lacks the console script is an error rather than a PATH
     fallback, so a typo in ``exec`` cannot start an unrelated program of that name.
     """
+    for prefix in package_prefixes():
+        candidate = prefix / "lib" / pkg / executable
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
     try:
         distribution = metadata.distribution(pkg)
     except metadata.PackageNotFoundError:
