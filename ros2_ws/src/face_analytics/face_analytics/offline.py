@@ -22,6 +22,8 @@ import cv2
 import numpy as np
 from agegender_node.attribution import FaceAttributor
 from agegender_node.estimators import AUTO_BACKEND, BACKENDS, create_estimator
+from camera_node.resize import ResizeMode, fit_to_size
+from camera_node.sources import FrameError, ImageFolderSource, SourceError, open_source
 from face_common.faces import FaceEvent, FrameFaces, FrameRef
 from face_detect_node.detection import DEFAULT_CROP_MARGIN, detect_faces
 from face_detect_node.detectors import DEFAULT_MIN_FACE_SIZE, DETECTORS, FaceDetector, make_detector
@@ -33,7 +35,6 @@ from tqdm import tqdm
 
 log = logging.getLogger("face_offline")
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 DEFAULT_FOLDER_FPS = 1.0
 
 
@@ -45,50 +46,63 @@ what it skipped: ``FaceIdentifier.identify``, ``FaceAttributor.attribute``."""
 @dataclass(frozen=True)
 class SourceFrame:
     frame: FrameRef
-    image: np.ndarray | None  # None: the file could not be decoded
+    image: np.ndarray | None  # None: the frame could not be decoded
     name: str
 
 
-def video_frames(
-    path: Path, camera_id: str, start_ns: int, every: int = 1, fps: float | None = None
+def source_fps(source: Path) -> float:
+    """Frame rate a recording was made at: the video's own, or 1 frame/s for an image folder."""
+    if source.is_dir():
+        return DEFAULT_FOLDER_FPS
+    capture = cv2.VideoCapture(str(source))
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    capture.release()
+    if not fps or fps <= 0 or np.isnan(fps):
+        raise ValueError(f"{source} has no frame rate; pass --fps")
+    return fps
+
+
+@dataclass(frozen=True)
+class FrameSize:
+    """The camera node's output size and resize policy (its width/height/resize_mode)."""
+
+    width: int
+    height: int
+    mode: ResizeMode
+
+
+def source_frames(
+    source: Path, camera_id: str, start_ns: int, fps: float, size: FrameSize, every: int = 1
 ) -> Iterator[SourceFrame]:
-    """Every ``every``-th frame of a video, stamped ``start + index / fps`` (fps from the file)."""
-    capture = cv2.VideoCapture(str(path))
-    if not capture.isOpened():
-        raise ValueError(f"cannot open video {path}")
+    """Every ``every``-th frame of a recorded source, stamped ``start + index / fps``.
+
+    Frames come from camera_node's own sources and resize policy, so offline processing sees
+    exactly the images the camera node would publish for the same recording.
+    """
+    frames = open_source(str(source))
     try:
-        fps = fps or capture.get(cv2.CAP_PROP_FPS)
-        if not fps or fps <= 0 or np.isnan(fps):
-            raise ValueError(f"{path} has no frame rate; pass --fps")
         index = 0
-        while capture.grab():
+        while True:
+            try:
+                frame = frames.read()
+            except FrameError as err:
+                image, name = None, f"frame {index}: {err}"
+            else:
+                if frame is None:
+                    return
+                image = fit_to_size(frame.image, size.width, size.height, size.mode)
+                name = f"frame {index}"
             if index % every == 0:
-                ok, image = capture.retrieve()
-                stamp = start_ns + round(index * 1e9 / fps)
-                yield SourceFrame(FrameRef(camera_id, stamp), image if ok else None, f"frame {index}")
+                yield SourceFrame(FrameRef(camera_id, start_ns + round(index * 1e9 / fps)), image, name)
             index += 1
     finally:
-        capture.release()
-
-
-def image_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-
-
-def folder_frames(
-    folder: Path, camera_id: str, start_ns: int, every: int = 1, fps: float = DEFAULT_FOLDER_FPS
-) -> Iterator[SourceFrame]:
-    """Images of a folder in name order, the i-th stamped ``start + i / fps``."""
-    for index, path in enumerate(image_files(folder)):
-        if index % every == 0:
-            stamp = start_ns + round(index * 1e9 / fps)
-            yield SourceFrame(FrameRef(camera_id, stamp), cv2.imread(str(path), cv2.IMREAD_COLOR), path.name)
+        frames.close()
 
 
 def sampled_frame_count(source: Path, every: int) -> int | None:
     """How many frames the progress bar should expect (None when the container does not say)."""
     if source.is_dir():
-        total = len(image_files(source))
+        total = len(ImageFolderSource(source).paths)
     else:
         capture = cv2.VideoCapture(str(source))
         total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
@@ -153,6 +167,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--start", help="capture time of the first frame, ISO 8601 (default: source mtime)")
     parser.add_argument("--fps", type=float, help="frame rate (default: the video's; 1 for a folder)")
     parser.add_argument("--every", type=int, default=1, help="process every N-th frame")
+    parser.add_argument("--width", type=int, default=1280, help="frame width, as camera_node's width")
+    parser.add_argument("--height", type=int, default=720, help="frame height, as camera_node's height")
+    parser.add_argument(
+        "--resize-mode",
+        type=ResizeMode.parse,
+        default=ResizeMode.LETTERBOX,
+        help="as camera_node's resize_mode",
+    )
     parser.add_argument("--detector", choices=sorted(DETECTORS), default="haar")
     parser.add_argument("--min-face-size", type=int, default=DEFAULT_MIN_FACE_SIZE)
     parser.add_argument("--detect-scale", type=float, default=1.0)
@@ -177,12 +199,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"face_offline: no such file or folder {args.source}", file=sys.stderr)
         return 2
     start_ns = parse_start(args.start, args.source)
-    if args.source.is_dir():
-        frames = folder_frames(
-            args.source, args.camera_id, start_ns, args.every, args.fps or DEFAULT_FOLDER_FPS
-        )
-    else:
-        frames = video_frames(args.source, args.camera_id, start_ns, args.every, args.fps)
+    try:
+        fps = args.fps or source_fps(args.source)
+        size = FrameSize(args.width, args.height, args.resize_mode)
+        frames = source_frames(args.source, args.camera_id, start_ns, fps, size, args.every)
+    except (SourceError, ValueError) as err:
+        print(f"face_offline: {err}", file=sys.stderr)
+        return 2
     detector = make_detector(args.detector, min_face_size=args.min_face_size, detect_scale=args.detect_scale)
     descriptor = make_descriptor(args.descriptor_backend)
     estimator = create_estimator(args.agegender_backend, args.model_dir, args.threads)

@@ -1,0 +1,111 @@
+"""The embedded default graph, launched from its YAML file as separate node processes over DDS,
+writes the same face events to SQLite as offline processing of the same frames.
+
+Both use the same cores, so with every frame delivered the face IDs, genders and ages must
+agree frame by frame; only the stamps differ (capture time vs. file time).
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from agegender_node.attribution import FaceAttributor
+from agegender_node.estimators import create_estimator
+from camera_node.resize import ResizeMode
+from face_analytics.offline import FrameSize, process_frames, source_frames
+from face_detect_node.detectors import make_detector
+from face_sink.schema import open_sqlite_store
+from identity_node.descriptor import DESCRIPTOR_SIZE, make_descriptor
+from identity_node.gallery import FaceGallery
+from identity_node.identification import FaceIdentifier
+
+REPO = Path(__file__).resolve().parents[2]
+CLIP = REPO / "samples" / "video" / "short_hamilton_clip.mp4"
+# Fast, deterministic backends; frame rates low enough that no stage drops a frame on 2 cores.
+GRAPH_ARGS = {"detector": "hog", "detect_scale": "0.5", "agegender_backend": "dlib_onnx"}
+DOMAIN_ID = 150 + os.getpid() % 80  # valid Fast DDS domains end at 232
+
+
+def frame_results(database: Path) -> list[list[tuple]]:
+    """Per frame with faces, in capture order: (face_index, face_id, gender, age to 0.1 y)."""
+    con = sqlite3.connect(database)
+    rows = con.execute(
+        "SELECT stamp_ns, face_index, face_id, gender, age FROM face_events ORDER BY stamp_ns, face_index"
+    ).fetchall()
+    con.close()
+    return [
+        [(index, face_id, gender, round(age, 1)) for _, index, face_id, gender, age in group]
+        for _, group in itertools.groupby(rows, key=lambda row: row[0])
+    ]
+
+
+def run_offline(source: Path, frame_count: int, tmp_path: Path) -> Path:
+    database = tmp_path / "offline.sqlite"
+    frames = source_frames(source, "cam1", 0, 1.0, FrameSize(1280, 720, ResizeMode.LETTERBOX))
+    descriptor = make_descriptor("dlib_resnet")
+    store = open_sqlite_store(database)
+    with FaceGallery(tmp_path / "offline_gallery.sqlite", descriptor.name, DESCRIPTOR_SIZE) as gallery:
+        stages = [
+            FaceIdentifier(descriptor, gallery).identify,
+            FaceAttributor(create_estimator("dlib_onnx", REPO / "models")).attribute,
+        ]
+        detector = make_detector("hog", detect_scale=0.5)
+        process_frames(itertools.islice(frames, frame_count), detector, stages, store)
+    store.close()
+    return database
+
+
+def photo_folder(face_data: Path, folder: Path) -> Path:
+    """The labelled identity photos as a camera source: several people, some seen twice."""
+    folder.mkdir()
+    with (face_data / "identity" / "labels.csv").open() as labels:
+        for number, row in enumerate(itertools.islice(csv.DictReader(labels), 10)):
+            shutil.copy(face_data / "identity" / row["path"], folder / f"{number:02d}.jpg")
+    return folder
+
+
+@pytest.mark.parametrize(("source_name", "frame_count", "fps"), [("clip", 30, "3.0"), ("photos", 10, "1.0")])
+def test_local_graph_writes_the_events_offline_processing_writes(
+    source_name: str, frame_count: int, fps: str, face_data: Path, tmp_path: Path
+) -> None:
+    source = CLIP if source_name == "clip" else photo_folder(face_data, tmp_path / "photos")
+    database = tmp_path / "graph.sqlite"
+    arguments = {
+        **GRAPH_ARGS,
+        "fps": fps,
+        "source": str(source),
+        "max_frames": str(frame_count),
+        "gallery": str(tmp_path / "graph_gallery.sqlite"),
+        "database": str(database),
+        "exit_when_idle_s": "8.0",
+    }
+    launch = subprocess.run(
+        [str(Path(sys.executable).parent / "graph_launch"), str(REPO / "launch" / "local.launch.yaml")]
+        + [f"{name}:={value}" for name, value in arguments.items()],
+        cwd=REPO,
+        env={**os.environ, "ROS_DOMAIN_ID": str(DOMAIN_ID), "OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    log = launch.stdout + launch.stderr
+    assert launch.returncode == 0, log[:6000]
+    # Every camera frame reached the end of the chain, so the comparison is frame for frame.
+    assert re.search(rf"published {frame_count} frames", log), log[-4000:]
+    assert f"after {frame_count} frames: source done" in log, log[-4000:]
+
+    graph = frame_results(database)
+    offline = frame_results(run_offline(source, frame_count, tmp_path))
+    ids = sorted({face[1] for frame in graph for face in frame})
+    print(f"\n{source_name}: {len(graph)} of {frame_count} frames with faces, face IDs {ids}")
+    assert len(offline) >= frame_count // 3, "the source shows faces in many of its frames"
+    assert graph == offline
