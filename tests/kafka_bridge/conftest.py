@@ -13,7 +13,6 @@ import json
 import os
 import selectors
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -22,13 +21,15 @@ from pathlib import Path
 
 import pytest
 import rclpy
+from graph_launcher.command_line import resolve_executable
 from kafka_bridge.local_broker import BrokerError, LocalBroker
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from std_msgs.msg import String
 
 REPO = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
+PACKAGE_OF = {"camera_node": "camera_node"}
+"""Package of each node these tests start that is not the bridge's own."""
 _domains = itertools.count()
 
 
@@ -109,7 +110,7 @@ class RosProcesses:
             self.executor.spin_once(timeout_sec=0.05)
 
     def start(self, executable: str, namespace: str = "", **params: object) -> subprocess.Popen:
-        args = [str(BIN / executable), "--ros-args"]
+        args = [resolve_executable(PACKAGE_OF.get(executable, "kafka_bridge"), executable), "--ros-args"]
         if namespace:
             args += ["-r", f"__ns:=/{namespace}"]
         for name, value in params.items():
