@@ -12,6 +12,7 @@ from face_analytics.stats import (
     majority_gender,
     summarize,
     table_rows,
+    visit_spans,
 )
 from face_common.faces import UNKNOWN_FACE_ID, Box, FaceEvent
 
@@ -151,3 +152,23 @@ def test_table_rows_are_in_capture_order():
     rows = table_rows(events)
     assert [(r.stamp_ns - T0, r.face_id) for r in rows] == [(S, 3), (S, 1), (5 * S, 2)]
     assert (rows[2].age, rows[2].gender) == (40.0, "female")
+
+
+@pytest.mark.parametrize(
+    ("stamps_s", "gap_s", "spans_s"),
+    [
+        ([], 5, []),
+        ([3], 5, [(3, 3)]),
+        ([0, 1, 2, 10, 11], 5, [(0, 2), (10, 11)]),
+        ([0, 5, 10], 5, [(0, 10)]),  # a gap of exactly visit_gap_s stays in the visit
+        ([0, 5, 10], 4.9, [(0, 0), (5, 5), (10, 10)]),
+        ([11, 0, 10], 5, [(0, 0), (10, 11)]),  # unsorted input
+    ],
+)
+def test_visit_spans_cut_where_a_new_visit_is_counted(
+    stamps_s: list[int], gap_s: float, spans_s: list[tuple[int, int]]
+) -> None:
+    stamps = [s * 10**9 for s in stamps_s]
+    spans = visit_spans(stamps, gap_s)
+    assert spans == [(a * 10**9, b * 10**9) for a, b in spans_s]
+    assert len(spans) == count_visits(sorted(stamps), gap_s)

@@ -21,7 +21,7 @@ import pytest
 from agegender_node.attribution import FaceAttributor
 from agegender_node.estimators import create_estimator
 from camera_node.resize import ResizeMode
-from face_analytics.offline import FrameSize, process_frames, source_frames
+from face_analytics.offline import FrameClock, FrameSize, process_frames, source_frames
 from face_detect_node.detectors import make_detector
 from face_sink.schema import open_sqlite_store
 from identity_node.descriptor import DESCRIPTOR_SIZE, make_descriptor
@@ -50,7 +50,7 @@ def frame_results(database: Path) -> list[list[tuple]]:
 
 def run_offline(source: Path, frame_count: int, tmp_path: Path) -> Path:
     database = tmp_path / "offline.sqlite"
-    frames = source_frames(source, "cam1", 0, 1.0, FrameSize(1280, 720, ResizeMode.LETTERBOX))
+    frames = source_frames(source, "cam1", FrameClock(0, 1.0), FrameSize(1280, 720, ResizeMode.LETTERBOX))
     descriptor = make_descriptor("dlib_resnet")
     store = open_sqlite_store(database)
     with FaceGallery(tmp_path / "offline_gallery.sqlite", descriptor.name, DESCRIPTOR_SIZE) as gallery:

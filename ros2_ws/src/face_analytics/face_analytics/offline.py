@@ -50,6 +50,21 @@ class SourceFrame:
     name: str
 
 
+@dataclass(frozen=True)
+class FrameClock:
+    """Where a recording's frames sit in event time: frame ``i`` was captured at ``start + i / fps``."""
+
+    start_ns: int
+    fps: float
+
+    def stamp_of(self, index: int) -> int:
+        return self.start_ns + round(index * 1e9 / self.fps)
+
+    def frame_of(self, stamp_ns: int) -> int:
+        """The nearest frame (exact for this clock's stamps, nearest for a paced live camera)."""
+        return round((stamp_ns - self.start_ns) * self.fps / 1e9)
+
+
 def source_fps(source: Path) -> float:
     """Frame rate a recording was made at: the video's own, or 1 frame/s for an image folder."""
     if source.is_dir():
@@ -72,9 +87,9 @@ class FrameSize:
 
 
 def source_frames(
-    source: Path, camera_id: str, start_ns: int, fps: float, size: FrameSize, every: int = 1
+    source: Path, camera_id: str, clock: FrameClock, size: FrameSize, every: int = 1
 ) -> Iterator[SourceFrame]:
-    """Every ``every``-th frame of a recorded source, stamped ``start + index / fps``.
+    """Every ``every``-th frame of a recorded source, stamped by ``clock``.
 
     Frames come from camera_node's own sources and resize policy, so offline processing sees
     exactly the images the camera node would publish for the same recording.
@@ -93,7 +108,7 @@ def source_frames(
                 image = fit_to_size(frame.image, size.width, size.height, size.mode)
                 name = f"frame {index}"
             if index % every == 0:
-                yield SourceFrame(FrameRef(camera_id, start_ns + round(index * 1e9 / fps)), image, name)
+                yield SourceFrame(FrameRef(camera_id, clock.stamp_of(index)), image, name)
             index += 1
     finally:
         frames.close()
@@ -202,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         fps = args.fps or source_fps(args.source)
         size = FrameSize(args.width, args.height, args.resize_mode)
-        frames = source_frames(args.source, args.camera_id, start_ns, fps, size, args.every)
+        frames = source_frames(args.source, args.camera_id, FrameClock(start_ns, fps), size, args.every)
     except (SourceError, ValueError) as err:
         print(f"face_offline: {err}", file=sys.stderr)
         return 2

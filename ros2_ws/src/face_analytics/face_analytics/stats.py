@@ -8,7 +8,6 @@ one visit is a repeat customer.
 
 from __future__ import annotations
 
-import itertools
 import math
 import statistics
 from collections import Counter, defaultdict
@@ -45,12 +44,21 @@ def age_bucket(age: float) -> str:
     return label
 
 
-def count_visits(stamps_ns: Sequence[int], visit_gap_s: float) -> int:
-    """Number of visits in sorted appearance times: a gap longer than ``visit_gap_s`` starts a new one."""
-    if not stamps_ns:
-        return 0
+def visit_spans(stamps_ns: Iterable[int], visit_gap_s: float) -> list[tuple[int, int]]:
+    """First and last stamp of each visit: a gap longer than ``visit_gap_s`` starts a new one."""
     gap_ns = round(visit_gap_s * 1e9)
-    return 1 + sum(1 for a, b in itertools.pairwise(stamps_ns) if b - a > gap_ns)
+    spans: list[tuple[int, int]] = []
+    for stamp in sorted(stamps_ns):
+        if spans and stamp - spans[-1][1] <= gap_ns:
+            spans[-1] = (spans[-1][0], stamp)
+        else:
+            spans.append((stamp, stamp))
+    return spans
+
+
+def count_visits(stamps_ns: Sequence[int], visit_gap_s: float) -> int:
+    """Number of visits in appearance times (see :func:`visit_spans`)."""
+    return len(visit_spans(stamps_ns, visit_gap_s))
 
 
 def majority_gender(genders: Iterable[str]) -> str:

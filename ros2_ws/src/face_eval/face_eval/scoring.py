@@ -2,6 +2,7 @@
 
 Rows are joined on ``path`` (``path_a``/``path_b`` for pairs). Labelled rows without a
 prediction, and predictions without a label, are reported and left out, never guessed.
+``face_metrics scenario`` scores a store day's event store instead (``face_eval.scenario_scoring``).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from face_eval.records import (
     source_of,
     write_json_line,
 )
+from face_eval.scenario_scoring import add_scenario_arguments, scenario_tables
 
 log = logging.getLogger("face_metrics")
 
@@ -249,28 +251,6 @@ def format_table(rows: Sequence[Row]) -> str:
     return "\n".join(lines)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="face_metrics", description=__doc__.splitlines()[0])
-    parser.add_argument("task", choices=("detection", "identity", "verification", "agegender"))
-    parser.add_argument("--pred", type=Path, required=True, help="face_predict JSON lines")
-    parser.add_argument(
-        "--labels",
-        type=Path,
-        required=True,
-        help="detection: boxes.csv; identity/agegender: labels.csv; verification: pairs.csv",
-    )
-    parser.add_argument("--images", type=Path, help="detection: images.csv (also lists images without faces)")
-    parser.add_argument(
-        "--wider-setting",
-        choices=(*WIDER_SETTINGS, "none"),
-        default="hard",
-        help="detection: WIDER FACE boxes outside this setting are ignored (none: only the ignore flag)",
-    )
-    parser.add_argument("--iou", type=float, default=0.5, help="detection: IoU of a hit")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
-    return parser
-
-
 REQUIRED_LABELS = {
     "detection": ("path", "x", "y", "w", "h"),
     "identity": ("path", "person"),
@@ -279,30 +259,66 @@ REQUIRED_LABELS = {
 }
 
 
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="face_metrics", description=__doc__.splitlines()[0])
+    labelled = argparse.ArgumentParser(add_help=False)
+    labelled.add_argument("--pred", type=Path, required=True, help="face_predict JSON lines")
+    labelled.add_argument(
+        "--labels",
+        type=Path,
+        required=True,
+        help="detection: boxes.csv; identity/agegender: labels.csv; verification: pairs.csv",
+    )
+    labelled.add_argument(
+        "--images", type=Path, help="detection: images.csv (also lists images without faces)"
+    )
+    labelled.add_argument(
+        "--wider-setting",
+        choices=(*WIDER_SETTINGS, "none"),
+        default="hard",
+        help="detection: WIDER FACE boxes outside this setting are ignored (none: only the ignore flag)",
+    )
+    labelled.add_argument("--iou", type=float, default=0.5, help="detection: IoU of a hit")
+    labelled.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    tasks = parser.add_subparsers(dest="task", required=True)
+    for task in REQUIRED_LABELS:
+        tasks.add_parser(task, parents=[labelled], help=f"score face_predict {task} lines")
+    add_scenario_arguments(
+        tasks.add_parser("scenario", help="score a face_scenario day's event store against its ground truth")
+    )
+    return parser
+
+
+def score_labelled(args: argparse.Namespace) -> list[Row]:
+    """The rows of a ``face_predict`` task: its JSON lines against its labels."""
+    predictions = read_json_lines(args.pred)
+    labels = read_csv_rows(args.labels, REQUIRED_LABELS[args.task])
+    if args.task == "detection":
+        images = read_csv_rows(args.images, ("path",)) if args.images else None
+        setting = None if args.wider_setting == "none" else args.wider_setting
+        return score_detection(predictions, labels, images, setting, args.iou)
+    scorer = {
+        "identity": score_identity,
+        "verification": score_verification,
+        "agegender": score_agegender,
+    }[args.task]
+    return scorer(predictions, labels)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     try:
-        predictions = read_json_lines(args.pred)
-        labels = read_csv_rows(args.labels, REQUIRED_LABELS[args.task])
-        if args.task == "detection":
-            images = read_csv_rows(args.images, ("path",)) if args.images else None
-            setting = None if args.wider_setting == "none" else args.wider_setting
-            rows = score_detection(predictions, labels, images, setting, args.iou)
-        else:
-            scorer = {
-                "identity": score_identity,
-                "verification": score_verification,
-                "agegender": score_agegender,
-            }[args.task]
-            rows = scorer(predictions, labels)
+        tables = scenario_tables(args) if args.task == "scenario" else {"rows": score_labelled(args)}
     except (OSError, ValueError, KeyError, json.JSONDecodeError) as err:
         print(f"face_metrics: {args.task}: {err!r}", file=sys.stderr)
         return 2
     if args.json:
-        write_json_line(sys.stdout, {"task": args.task, "rows": rows})
+        write_json_line(sys.stdout, {"task": args.task, **tables})
+    elif args.task == "scenario":
+        print("\n\n".join(f"{name}:\n{format_table(rows)}" for name, rows in tables.items()))
     else:
-        print(format_table(rows))
+        print(format_table(tables["rows"]))
     return 0
 
 
