@@ -10,15 +10,21 @@ table (median over repeats) or, with ``--json``, one JSON object.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import statistics
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data" / "age_gender"
+from bench_common import (
+    DATA_ROOT,
+    REPO_ROOT,
+    add_output_arguments,
+    describe_machine,
+    emit,
+    format_table,
+    machine_info,
+)
+
 BATCH_SIZES = (1, 8)
 
 
@@ -67,34 +73,27 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=None, help="age_gender data folder")
     parser.add_argument("--threads", type=int, default=1, help="model threads (the node's num_threads)")
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    add_output_arguments(parser)
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    data_dir = args.data or (SHARED_DATA if SHARED_DATA.is_dir() else REPO_ROOT / "samples" / "age_gender")
+    data_dir = args.data or DATA_ROOT / "age_gender"
 
     crops, boxes = load_crops(data_dir, 2 * max(BATCH_SIZES))
     rows = [bench_backend(b, args.model_dir, args.threads, crops, boxes, args.repeats) for b in args.backends]
-    report = {
-        "cpu": platform.processor() or platform.machine(),
-        "cores": os.cpu_count(),
-        "threads": args.threads,
-        "repeats": args.repeats,
-        "results": rows,
-    }
-    if args.json:
-        print(json.dumps(report, indent=2))
-        return
-    print(
-        f"age/gender backends: {report['cores']} cores, {args.threads} model thread(s), "
-        f"median of {args.repeats}"
-    )
-    print(f"{'backend':<18}{'load s':>8}" + "".join(f"{f'ms/face b={b}':>16}" for b in BATCH_SIZES))
-    for row in rows:
-        print(
-            f"{row['backend']:<18}{row['load_s']:>8.1f}"
-            + "".join(f"{row[f'ms_per_face_batch{b}']:>16.1f}" for b in BATCH_SIZES)
+    report = {"machine": machine_info(), "threads": args.threads, "repeats": args.repeats, "results": rows}
+
+    def table() -> str:
+        headers = ["backend", "load s", *(f"ms/face b={b}" for b in BATCH_SIZES)]
+        keys = ["backend", "load_s", *(f"ms_per_face_batch{b}" for b in BATCH_SIZES)]
+        cells = [[row[key] for key in keys] for row in rows]
+        return (
+            f"{describe_machine(report['machine'])}\n"
+            f"age/gender backends: {args.threads} model thread(s), median of {args.repeats}\n"
+            + format_table(headers, cells)
         )
+
+    emit(args, report, table)
 
 
 if __name__ == "__main__":

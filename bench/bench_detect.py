@@ -1,45 +1,30 @@
 """Face detector speed on 720p frames: median ms per frame for each detector and detect_scale.
 
-Frames are real video frames from the data folder's ``video/`` clips, resized to 1280x720 (the
-camera default). Run: ``python bench/bench_detect.py [--detectors haar,hog,cnn] [--json]``.
+Frames are real video frames from the data folder's ``video/`` clips, letterboxed to 1280x720 as
+``camera_node`` publishes them. Run: ``python bench/bench_detect.py [--detectors haar,hog,cnn] [--json]``.
 The CNN takes seconds per 720p frame on CPU; ``--budget-s`` caps the time spent per row.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
+from bench_common import (
+    DATA_ROOT,
+    FRAME_SIZE,
+    add_output_arguments,
+    describe_machine,
+    emit,
+    format_records,
+    machine_info,
+    video_frames,
+)
 from face_detect_node.detectors import DETECTORS, make_detector
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
-DATA_ROOT = SHARED_DATA if SHARED_DATA.is_dir() else REPO_ROOT / "samples"
-FRAME_SIZE = (1280, 720)
-
-
-def video_frames(video_dir: Path, per_video: int) -> list[np.ndarray]:
-    """``per_video`` evenly spaced frames of each 16:9 clip, resized to 1280x720."""
-    frames = []
-    for path in sorted(video_dir.glob("*.mp4")):
-        capture = cv2.VideoCapture(str(path))
-        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-        width, height = capture.get(cv2.CAP_PROP_FRAME_WIDTH), capture.get(cv2.CAP_PROP_FRAME_HEIGHT)
-        if count <= 0 or abs(width / height - 16 / 9) > 0.01:
-            continue
-        for index in np.linspace(0, count - 1, per_video).astype(int):
-            capture.set(cv2.CAP_PROP_POS_FRAMES, int(index))
-            ok, frame = capture.read()
-            if ok:
-                frames.append(cv2.resize(frame, FRAME_SIZE, interpolation=cv2.INTER_AREA))
-        capture.release()
-    return frames
 
 
 def bench(name: str, scale: float, frames: list[np.ndarray], repeat: int, budget_s: float) -> dict:
@@ -75,33 +60,33 @@ def main() -> None:
     parser.add_argument("--frames-per-video", type=int, default=4)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--budget-s", type=float, default=30.0, help="stop a row after this long")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_output_arguments(parser)
     args = parser.parse_args()
 
-    frames = video_frames(args.video_dir, args.frames_per_video)
+    frames = video_frames(sorted(args.video_dir.glob("*.mp4")), args.frames_per_video)
     if not frames:
-        raise SystemExit(f"no 16:9 .mp4 frames found in {args.video_dir}")
+        raise SystemExit(f"no .mp4 frames found in {args.video_dir}")
     rows = [
         bench(name, float(scale), frames, args.repeat, args.budget_s)
         for name in args.detectors.split(",")
         for scale in args.scales.split(",")
     ]
     machine = {
-        "cpu_count": os.cpu_count(),
-        "usable_cores": len(os.sched_getaffinity(0)),
-        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+        **machine_info(),
         "opencv_threads": cv2.getNumThreads(),
         "frame": "x".join(map(str, FRAME_SIZE)),
         "distinct_frames": len(frames),
     }
-    if args.json:
-        print(json.dumps({"machine": machine, "results": rows}, indent=2))
-        return
-    print(", ".join(f"{k}={v}" for k, v in machine.items()))
-    row = "{:<8} {:>5} {:>6} {:>9} {:>11}"
-    print(row.format("detector", "scale", "frames", "median ms", "faces/frame"))
-    for r in rows:
-        print(row.format(r["detector"], r["detect_scale"], r["frames"], r["median_ms"], r["mean_faces"]))
+    report = {"machine": machine, "results": rows}
+
+    columns = {
+        "detector": "detector",
+        "scale": "detect_scale",
+        "frames": "frames",
+        "median ms": "median_ms",
+        "faces/frame": "mean_faces",
+    }
+    emit(args, report, lambda: f"{describe_machine(machine)}\n{format_records(columns, rows, 2)}")
 
 
 if __name__ == "__main__":

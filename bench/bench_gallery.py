@@ -15,35 +15,25 @@ The 1M row needs ~1.5 GB of memory (matrix + the direct method's temporary).
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 import numpy as np
+from bench_common import (
+    DATA_ROOT,
+    add_output_arguments,
+    describe_machine,
+    emit,
+    format_records,
+    machine_info,
+    median_ms,
+)
 from face_common.faces import Box, FrameRef
 from face_detect_node.detection import detect_faces
 from face_detect_node.detectors import make_detector
 from identity_node.descriptor import DESCRIPTOR_SIZE, DlibResNetDescriptor
 from identity_node.gallery import DescriptorMatrix, FaceGallery
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
-DATA_ROOT = SHARED_DATA if SHARED_DATA.is_dir() else REPO_ROOT / "samples"
-
-
-def median_ms(run: Callable[[], object], repeat: int) -> float:
-    run()  # warm-up
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        run()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
 
 
 def descriptors_like_dlib(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -113,31 +103,26 @@ def main() -> None:
     parser.add_argument("--enrolments", type=int, default=50)
     parser.add_argument("--descriptor-repeat", type=int, default=10)
     parser.add_argument("--descriptor-batch", type=int, default=4)
-    parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    add_output_arguments(parser)
     args = parser.parse_args()
 
     rng = np.random.default_rng(0)
     matches = [bench_match(int(size), args.queries, rng) for size in args.sizes.split(",")]
     enrol_ms = round(bench_enrol(args.enrolments, rng), 2)
     descriptor = bench_descriptor(args.descriptor_batch, args.descriptor_repeat)
-    machine = {
-        "cpu_count": os.cpu_count(),
-        "usable_cores": len(os.sched_getaffinity(0)),
-        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
-    }
-    if args.json:
-        report = {"machine": machine, "match": matches, "enrol_ms": enrol_ms, "descriptor": descriptor}
-        print(json.dumps(report, indent=2))
-        return
-    print(", ".join(f"{k}={v}" for k, v in machine.items()))
-    print(f"{'identities':>10} {'nearest ms':>10} {'direct norm ms':>14}")
-    for row in matches:
-        print(f"{row['identities']:>10} {row['nearest_ms']:>10.3f} {row['direct_norm_ms']:>14.3f}")
-    print(f"enrol (new ID, fsync'ed SQLite commit): {enrol_ms:.2f} ms median")
-    print(
-        f"descriptor {descriptor['backend']}: {descriptor['ms_per_face']:.1f} ms/face alone, "
-        f"{descriptor['ms_per_face_batched']:.1f} ms/face in a batch of {descriptor['batch']}"
-    )
+    machine = machine_info()
+    report = {"machine": machine, "match": matches, "enrol_ms": enrol_ms, "descriptor": descriptor}
+
+    def table() -> str:
+        columns = {"identities": "identities", "nearest ms": "nearest_ms", "direct norm ms": "direct_norm_ms"}
+        return (
+            f"{describe_machine(machine)}\n{format_records(columns, matches, 3)}\n"
+            f"enrol (new ID, fsync'ed SQLite commit): {enrol_ms:.2f} ms median\n"
+            f"descriptor {descriptor['backend']}: {descriptor['ms_per_face']:.1f} ms/face alone, "
+            f"{descriptor['ms_per_face_batched']:.1f} ms/face in a batch of {descriptor['batch']}"
+        )
+
+    emit(args, report, table)
 
 
 if __name__ == "__main__":

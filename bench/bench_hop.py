@@ -32,6 +32,15 @@ import sys
 import time
 from pathlib import Path
 
+from bench_common import (
+    REPO_ROOT,
+    add_output_arguments,
+    describe_machine,
+    emit,
+    format_table,
+    machine_info,
+    percentile,
+)
 from graph_launcher.dds_env import DDS_CHOICE_VARIABLES, find_dds_profile, node_environment
 
 WIDTH, HEIGHT, CHANNELS = 1280, 720, 3
@@ -48,7 +57,6 @@ LINGER_S = 1.0
 DRAIN_S = 2.0
 """How long the subscriber may keep receiving after the publisher is done."""
 TOPIC = "bench_image"
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def transport_environments(base: dict[str, str]) -> dict[str, dict[str, str]]:
@@ -62,14 +70,6 @@ def transport_environments(base: dict[str, str]) -> dict[str, dict[str, str]]:
         "profile": node_environment(clean, profile),
         "large_data": node_environment({**clean, "FASTDDS_BUILTIN_TRANSPORTS": "LARGE_DATA"}, None),
     }
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    """Nearest-rank percentile; NaN for no values."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
 
 
 # --- the two roles, each in its own process ---
@@ -210,7 +210,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=12, help="uncounted frames sent first (default 12)")
     parser.add_argument("--repeats", type=int, default=3, help="runs per set-up and rate (median reported)")
     parser.add_argument("--transports", default="default,profile,large_data", help="comma-separated set-ups")
-    parser.add_argument("--json", action="store_true", help="print all runs and medians as JSON")
+    add_output_arguments(parser)
     parser.add_argument("--role", choices=["pub", "sub"], help=argparse.SUPPRESS)
     parser.add_argument("--rate", type=float, default=CAMERA_RATE_HZ, help=argparse.SUPPRESS)
     options = parser.parse_args()
@@ -244,45 +244,39 @@ def main() -> None:
                 file=sys.stderr,
             )
 
-    cores = len(os.sched_getaffinity(0))
-    if options.json:
-        summary = [
-            dict(row)
-            | {
-                key: median(row["runs"], key)
-                for key in ("delivered", "p50_ms", "p95_ms", "receive_fps", "publish_fps")
-            }
-            for row in rows
+    keys = ("delivered", "p50_ms", "p95_ms", "receive_fps", "publish_fps")
+    summary = [dict(row) | {key: median(row["runs"], key) for key in keys} for row in rows]
+    report = {
+        "machine": machine_info(),
+        "frames": options.frames,
+        "warmup": options.warmup,
+        "repeats": options.repeats,
+        "rows": summary,
+    }
+
+    def table() -> str:
+        headers = ["transport", "rate", "delivered", "p50 ms", "p95 ms", "recv fps", "pub fps", "runs ok"]
+        cells = [
+            [
+                row["transport"],
+                row["rate"],
+                f"{row['delivered']:.0%}",
+                row["p50_ms"],
+                row["p95_ms"],
+                row["receive_fps"],
+                row["publish_fps"],
+                f"{len(row['runs'])}/{len(row['runs']) + len(row['failures'])}",
+            ]
+            for row in summary
         ]
-        print(
-            json.dumps(
-                {
-                    "frames": options.frames,
-                    "warmup": options.warmup,
-                    "repeats": options.repeats,
-                    "cores": cores,
-                    "rows": summary,
-                }
-            )
+        return (
+            f"{describe_machine(report['machine'])}\n"
+            f"720p bgr8 ({WIDTH * HEIGHT * CHANNELS / 1e6:.2f} MB) frames, {options.frames} per run "
+            f"after {options.warmup} warm-up frames, median of {options.repeats} runs\n"
+            + format_table(headers, cells)
         )
-        return
-    print(
-        f"720p bgr8 ({WIDTH * HEIGHT * CHANNELS / 1e6:.2f} MB) frames, {options.frames} per run "
-        f"after {options.warmup} warm-up frames, "
-        f"median of {options.repeats} runs, {cores} cores, load avg {os.getloadavg()[0]:.1f}"
-    )
-    print(
-        f"{'transport':<11} {'rate':<6} {'delivered':>9} {'p50 ms':>8} {'p95 ms':>8} "
-        f"{'recv fps':>9} {'pub fps':>8} {'runs ok':>7}"
-    )
-    for row in rows:
-        runs = row["runs"]
-        print(
-            f"{row['transport']:<11} {row['rate']:<6} {median(runs, 'delivered'):>9.0%} "
-            f"{median(runs, 'p50_ms'):>8.1f} {median(runs, 'p95_ms'):>8.1f} "
-            f"{median(runs, 'receive_fps'):>9.1f} {median(runs, 'publish_fps'):>8.1f} "
-            f"{len(runs):>3}/{len(runs) + len(row['failures'])}"
-        )
+
+    emit(options, report, table)
 
 
 if __name__ == "__main__":

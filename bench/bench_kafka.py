@@ -1,9 +1,9 @@
 """Frames through Kafka: Mbit/s per 720p camera at 12 fps for each payload encoding, and the
 server side's sustained frames/s.
 
-Frames are real video frames from the data folder's ``video/`` clips, resized to 1280x720 (the
-camera default; the clips are smaller, so upscaled frames compress somewhat better than a
-native 720p sensor's). Each row sends ``--frames`` frames through a local tansu broker with the
+Frames are real video frames from the data folder's ``video/`` clips, letterboxed to 1280x720 as
+``camera_node`` publishes them (enlarged clips compress somewhat better than a native 720p
+sensor's frames). Each row sends ``--frames`` frames through a local tansu broker with the
 bridge's own code (``Outbox`` on a real producer, as frames_out) and consumes them as frames_in
 does (consumer, ``FrameIntake`` decode to BGR, ``sensor_msgs/Image``), timing the consumer from
 its first record to its last. Medians over ``--repeats``.
@@ -13,16 +13,23 @@ Run: ``python bench/bench_kafka.py [--frames 60] [--repeats 3] [--json]``.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import os
 import statistics
 import time
 import uuid
-from pathlib import Path
 
 import cv2
 import numpy as np
+from bench_common import (
+    DATA_ROOT,
+    FRAME_SIZE,
+    add_output_arguments,
+    describe_machine,
+    emit,
+    format_records,
+    machine_info,
+    video_frames,
+)
 from confluent_kafka import Consumer, Producer
 from face_common.faces import FrameRef
 from face_common.images import array_to_image_msg
@@ -32,26 +39,8 @@ from kafka_bridge.local_broker import LocalBroker
 from kafka_bridge.outbox import Outbox
 from kafka_bridge.topics import MAX_FRAME_BYTES, ensure_topics, frames_topic
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
-DATA_ROOT = SHARED_DATA if SHARED_DATA.is_dir() else REPO_ROOT / "samples"
-FRAME_SIZE = (1280, 720)
 FPS = 12.0
 ROWS = [("jpeg", 70), ("jpeg", 85), ("jpeg", 95), ("mono8", 0), ("bgr8", 0)]
-
-
-def video_frames(video_dir: Path, count: int) -> list[np.ndarray]:
-    """``count`` consecutive frames of each clip (a camera's stream), resized to 1280x720."""
-    frames = []
-    for path in sorted(video_dir.glob("*.mp4")):
-        capture = cv2.VideoCapture(str(path))
-        for _ in range(count):
-            ok, frame = capture.read()
-            if not ok:
-                break
-            frames.append(cv2.resize(frame, FRAME_SIZE, interpolation=cv2.INTER_CUBIC))
-        capture.release()
-    return frames
 
 
 def encode_all(frames: list[np.ndarray], encoding: str, quality: int) -> tuple[list[bytes], float]:
@@ -117,9 +106,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--frames", type=int, default=60, help="frames per clip and row")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--json", action="store_true", help="print the rows as JSON")
+    add_output_arguments(parser)
     args = parser.parse_args()
-    frames = video_frames(DATA_ROOT / "video", args.frames)
+    frames = video_frames(sorted((DATA_ROOT / "video").glob("*.mp4")), args.frames, consecutive=True)
     rows = []
     with LocalBroker() as broker:
         for encoding, quality in ROWS:
@@ -135,16 +124,23 @@ def main() -> None:
                     "consumer_fps": round(statistics.median(rates), 1),
                 }
             )
-    if args.json:
-        print(json.dumps({"frames": len(frames), "cores": os.cpu_count(), "rows": rows}, indent=2))
-        return
-    print(f"{len(frames)} frames of 1280x720 per row, median of {args.repeats}, {os.cpu_count()} cores")
-    print(f"{'encoding':<10} {'KB/frame':>9} {'Mbit/s @12fps':>14} {'encode ms':>10} {'consumer fps':>13}")
-    for row in rows:
-        print(
-            f"{row['encoding']:<10} {row['kb_per_frame']:>9} {row['mbit_s_at_12fps']:>14} "
-            f"{row['encode_ms']:>10} {row['consumer_fps']:>13}"
-        )
+    report = {"machine": machine_info(), "frames": len(frames), "repeats": args.repeats, "rows": rows}
+    columns = {
+        "encoding": "encoding",
+        "KB/frame": "kb_per_frame",
+        "Mbit/s @12fps": "mbit_s_at_12fps",
+        "encode ms": "encode_ms",
+        "consumer fps": "consumer_fps",
+    }
+    emit(
+        args,
+        report,
+        lambda: (
+            f"{describe_machine(report['machine'])}\n"
+            f"{len(frames)} frames of 1280x720 per row, median of {args.repeats}\n"
+            + format_records(columns, rows, 2)
+        ),
+    )
 
 
 if __name__ == "__main__":
