@@ -18,6 +18,7 @@ setup(
         "console_scripts": [
             "face_report = face_analytics.report:main",
             "face_offline = face_analytics.offline:main",
+            "face_erase = face_analytics.erase:main",
         ],
     },
 )

@@ -14,7 +14,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from face_sink.schema import DEFAULT_SQLITE_PATH, open_sqlite_store, utc_text
+from face_sink.mysql_store import DatabaseUrlError, open_store, sqlite_path
+from face_sink.schema import DEFAULT_SQLITE_PATH, utc_text
 
 from face_analytics.plots import plot_age_by_face, plot_gender_by_age
 from face_analytics.stats import Summary, TableRow, summarize, table_rows
@@ -58,7 +59,12 @@ def format_summary(summary: Summary, visit_gap_s: float) -> list[str]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="face_report", description=__doc__.splitlines()[0])
-    parser.add_argument("--database", type=Path, default=DEFAULT_SQLITE_PATH, help="SQLite event store")
+    parser.add_argument(
+        "--database",
+        default=str(DEFAULT_SQLITE_PATH),
+        help="event store: SQLite file, sqlite:///path or mysql://user@host:port/db "
+        "(password in $FACE_DB_PASSWORD)",
+    )
     parser.add_argument("--camera-id", help="only this camera (default: all)")
     parser.add_argument(
         "--visit-gap-s",
@@ -73,10 +79,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if not args.database.is_file():
-        print(f"face_report: no event database at {args.database}", file=sys.stderr)
+    try:
+        path = sqlite_path(args.database)
+        if path is not None and not path.is_file():  # a report must not create an empty store
+            print(f"face_report: no event database at {path}", file=sys.stderr)
+            return 2
+        store = open_store(args.database)
+    except DatabaseUrlError as err:
+        print(f"face_report: {err}", file=sys.stderr)
         return 2
-    store = open_sqlite_store(args.database)
     try:
         events = store.read_events(camera_id=args.camera_id)
     finally:

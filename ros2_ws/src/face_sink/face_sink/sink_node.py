@@ -17,7 +17,8 @@ from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 
 from face_sink.crop_archive import CropArchive
-from face_sink.schema import DEFAULT_SQLITE_PATH, open_sqlite_store
+from face_sink.mysql_store import describe_database, open_store
+from face_sink.schema import DEFAULT_SQLITE_PATH
 from face_sink.writer import RetryingEventWriter
 
 SECONDS_PER_DAY = 86_400.0
@@ -32,7 +33,10 @@ class FaceSinkNode(Node):
     def __init__(self) -> None:
         super().__init__("face_sink")
         database = self._declare(
-            "database", str(DEFAULT_SQLITE_PATH), "SQLite file of the events (created if missing)"
+            "database",
+            str(DEFAULT_SQLITE_PATH),
+            "Event store: SQLite file (created if missing), sqlite:///path, or mysql://user@host:port/db "
+            "with the password in $FACE_DB_PASSWORD",
         )
         self._retention_days = float(
             self._declare("retention_days", 0.0, "Delete events older than this many days; 0 keeps all")
@@ -65,7 +69,7 @@ class FaceSinkNode(Node):
         )
 
         self._writer = RetryingEventWriter(
-            lambda: open_sqlite_store(database), max_pending=max_pending, retry_interval_s=retry_interval_s
+            lambda: open_store(database), max_pending=max_pending, retry_interval_s=retry_interval_s
         )
         self._archive = CropArchive(crops_dir) if save_crops else None
         self._bad_messages = 0
@@ -82,7 +86,7 @@ class FaceSinkNode(Node):
             self._apply_retention()
             self.create_timer(RETENTION_CHECK_PERIOD_S, self._apply_retention)
         self.get_logger().info(
-            f"writing face events to {database}"
+            f"writing face events to {describe_database(database)}"
             + (f", keeping {self._retention_days:g} days" if self._retention_days > 0 else "")
             + (f", crops to {crops_dir}" if save_crops else "")
         )

@@ -1,0 +1,373 @@
+"""events_to_db: Kafka events into the SQL store, offsets committed only after the database commit.
+
+The ordering logic runs first against a fake consumer (pure logic: what is committed when); then
+the real command runs against tansu and MariaDB, is killed with SIGKILL mid-stream and restarted,
+and loses its database for a while: every event must end in MySQL exactly once.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from confluent_kafka import Producer, TopicPartition
+from conftest import REPO, _first_line, last_stats
+from face_common.faces import Box, FaceEvent
+from face_sink.mysql_store import PASSWORD_ENV, open_store
+from face_sink.schema import EventStore, open_sqlite_store
+from face_sink.writer import RetryingEventWriter
+from graph_launcher.command_line import resolve_executable
+from kafka_bridge.event_record import encode_event
+from kafka_bridge.events_to_db import EventsToDatabase
+from kafka_bridge.local_broker import LocalBroker, free_port
+from kafka_bridge.topics import ensure_topics, events_topic
+
+GROUP_SESSION_MS = 6000  # tansu joins a group after about half of it
+T0_NS = 1_764_000_000_000_000_000
+TOPIC = "face_events"
+
+
+def make_event(camera: str, n: int, index: int = 0) -> FaceEvent:
+    return FaceEvent(
+        camera, T0_NS + n * 83_333_333, index, 1 + n % 7, 20.0 + n % 50, "male", Box(n, 1, 2, 3), 0.3, False
+    )
+
+
+def key(event: FaceEvent) -> tuple[str, int, int]:
+    return event.camera_id, event.stamp_ns, event.face_index
+
+
+# --- the commit protocol, against a fake consumer -------------------------------------------
+
+
+class FakeRecord:
+    def __init__(self, partition: int, offset: int, value: bytes) -> None:
+        self._partition, self._offset, self._value = partition, offset, value
+
+    def error(self) -> None:
+        return None
+
+    def topic(self) -> str:
+        return TOPIC
+
+    def partition(self) -> int:
+        return self._partition
+
+    def offset(self) -> int:
+        return self._offset
+
+    def value(self) -> bytes:
+        return self._value
+
+
+class FakeConsumer:
+    """Hands out prepared batches; records commits together with what the database held then."""
+
+    def __init__(self, batches: Sequence[Sequence[FakeRecord]], rows_now: Callable[[], int]) -> None:
+        self.batches = list(batches)
+        self.rows_now = rows_now
+        self.partitions = {0, 1}
+        self.paused: set[int] = set()
+        self.commits: list[tuple[dict[int, int], int]] = []
+
+    def assignment(self) -> list[TopicPartition]:
+        return [TopicPartition(TOPIC, p) for p in sorted(self.partitions)]
+
+    def pause(self, partitions: list[TopicPartition]) -> None:
+        self.paused |= {p.partition for p in partitions}
+
+    def resume(self, partitions: list[TopicPartition]) -> None:
+        self.paused -= {p.partition for p in partitions}
+
+    def consume(self, num_messages: int, timeout: float) -> list[FakeRecord]:
+        if self.paused or not self.batches:
+            return []
+        return list(self.batches.pop(0))
+
+    def commit(self, offsets: list[TopicPartition], asynchronous: bool) -> None:
+        assert not asynchronous
+        self.commits.append(({tp.partition: tp.offset for tp in offsets}, self.rows_now()))
+
+    def close(self) -> None:
+        pass
+
+
+class FlakyDatabase:
+    """Opens the SQLite store, except for the first ``failures`` attempts (the database is down)."""
+
+    def __init__(self, path: Path, failures: int) -> None:
+        self.path, self.failures = path, failures
+
+    def __call__(self) -> EventStore:
+        if self.failures > 0:
+            self.failures -= 1
+            raise ConnectionRefusedError("database down")
+        return open_sqlite_store(self.path)
+
+    def rows(self) -> int:
+        store = open_sqlite_store(self.path)
+        try:
+            return store.count_events()
+        finally:
+            store.close()
+
+
+def sink_with(tmp_path: Path, batches: Sequence[Sequence[FakeRecord]], failures: int = 0) -> tuple:
+    database = FlakyDatabase(tmp_path / "events.sqlite", failures)
+    consumer = FakeConsumer(batches, database.rows)
+    writer = RetryingEventWriter(database, retry_interval_s=0.0)
+    return EventsToDatabase(consumer, writer), consumer, database
+
+
+def record(partition: int, offset: int, event: FaceEvent) -> FakeRecord:
+    return FakeRecord(partition, offset, encode_event(event)[1])
+
+
+def test_offsets_are_committed_only_after_the_rows_are_in_the_database(tmp_path: Path) -> None:
+    batch = [
+        record(0, 10, make_event("a", 0)),
+        record(1, 4, make_event("b", 1)),
+        record(0, 11, make_event("a", 2)),
+    ]
+    sink, consumer, _ = sink_with(tmp_path, [batch, [record(1, 5, make_event("b", 3))]], failures=2)
+    sink.step()  # read the batch; the database is down
+    assert sink.paused and consumer.paused == {0, 1} and consumer.commits == []
+    sink.step()  # retried, still down; nothing more was read
+    assert sink.stats()["pending"] == 3 and sink.stats()["db_failures"] == 2 and consumer.commits == []
+    sink.step()  # written: commit, resume
+    assert not sink.paused and consumer.paused == set()
+    assert consumer.commits == [({0: 12, 1: 5}, 3)]  # the next offsets, and the 3 rows were already in
+    sink.step()
+    assert consumer.commits[-1] == ({1: 6}, 4)
+    assert sink.stats() == {
+        "received": 4,
+        "written": 4,
+        "duplicates": 0,
+        "undecodable": 0,
+        "invalid": 0,
+        "pending": 0,
+        "db_failures": 2,
+        "commits": 2,
+        "commit_failures": 0,
+        "kafka_errors": 0,
+    }
+
+
+def test_undecodable_and_invalid_records_are_skipped_and_committed_past(tmp_path: Path) -> None:
+    batch = [
+        FakeRecord(0, 0, b"not json"),
+        FakeRecord(0, 1, b'{"schema_version": 99}'),
+        record(0, 2, make_event("x" * 65, 0)),  # longer than any camera id column
+        record(0, 3, make_event("ok", 0)),
+    ]
+    sink, consumer, database = sink_with(tmp_path, [batch])
+    sink.step()
+    stats = sink.stats()
+    assert (stats["undecodable"], stats["invalid"], stats["written"]) == (2, 1, 1)
+    assert consumer.commits == [({0: 4}, 1)] and database.rows() == 1
+
+
+def test_a_replayed_batch_adds_no_rows(tmp_path: Path) -> None:
+    batch = [record(0, n, make_event("a", n)) for n in range(5)]
+    sink, consumer, database = sink_with(tmp_path, [batch, batch])
+    sink.step()
+    sink.step()
+    assert database.rows() == 5 and sink.stats()["duplicates"] == 5
+    assert [c[0] for c in consumer.commits] == [{0: 5}, {0: 5}]
+
+
+def test_revoked_partitions_are_not_committed_while_the_database_is_down(tmp_path: Path) -> None:
+    batch = [record(0, 0, make_event("a", 0)), record(1, 0, make_event("b", 0))]
+    sink, consumer, _ = sink_with(tmp_path, [batch], failures=2)
+    sink.step()
+    sink.on_revoke(consumer, [TopicPartition(TOPIC, 1)])  # its new owner re-reads partition 1
+    consumer.partitions = {0}
+    sink.step()
+    assert consumer.commits == [({0: 1}, 2)]  # partition 1's event is written too: harmless
+
+
+# --- the real command against tansu and MariaDB ---------------------------------------------
+
+
+def unique(name: str) -> str:
+    return f"{name}-{uuid.uuid4().hex[:8]}"
+
+
+def produce(bootstrap: str, topic: str, values: Sequence[tuple[bytes, bytes]]) -> None:
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
+    for record_key, value in values:
+        producer.produce(topic, value, record_key)
+        producer.poll(0)
+    assert producer.flush(20) == 0
+
+
+def events_of(cameras: Sequence[str], frames: int, start: int = 0) -> list[FaceEvent]:
+    """Two faces per frame of each camera."""
+    return [make_event(c, n, i) for n in range(start, start + frames) for c in cameras for i in range(2)]
+
+
+def split_dsn(dsn: str) -> tuple[str, str]:
+    """The DSN without its password, and the password: the command gets it from the environment."""
+    parts = urlsplit(dsn)
+    return parts._replace(netloc=f"{parts.username}@{parts.hostname}:{parts.port}").geturl(), parts.password
+
+
+class EventsToDb:
+    """The ``events_to_db`` command as a process, its log in a file."""
+
+    def __init__(self, log_path: Path, bootstrap: str, topic: str, group: str, dsn: str) -> None:
+        self.log_path = log_path
+        url, password = split_dsn(dsn)
+        self.args = [
+            resolve_executable("kafka_bridge", "events_to_db"),
+            *("--bootstrap-servers", bootstrap, "--topic", topic, "--group-id", group, "--database", url),
+            *("--batch-size", "25", "--retry-interval-s", "0.5", "--stats-period-s", "1"),
+            *("--session-timeout-ms", str(GROUP_SESSION_MS), "--partitions", "3"),
+        ]
+        self.env = {**os.environ, PASSWORD_ENV: password}
+        self.process: subprocess.Popen | None = None
+
+    def start(self, *extra_args: str) -> None:
+        with self.log_path.open("a") as log:
+            self.process = subprocess.Popen(
+                [*self.args, *extra_args], env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+    def stop(self) -> dict[str, int]:
+        """SIGTERM, a clean exit, and the counters of this run's last stats line."""
+        self.process.send_signal(signal.SIGTERM)
+        assert self.process.wait(timeout=30) == 0, self.log()
+        return last_stats(self.log())
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float, poll_s: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(poll_s)
+    return True
+
+
+@pytest.fixture
+def mysql_store(mariadb: str) -> Iterator[EventStore]:
+    store = open_store(mariadb)
+    store.purge_older_than(1e-9, now_ns=2**62)  # the shared test database: start empty
+    yield store
+    store.close()
+
+
+def test_killed_mid_stream_and_restarted_every_event_lands_exactly_once(
+    kafka_broker: LocalBroker, mariadb: str, mysql_store: EventStore, tmp_path: Path
+) -> None:
+    topic = unique("events")
+    ensure_topics({"bootstrap.servers": kafka_broker.bootstrap}, [events_topic(topic, partitions=3)])
+    events = events_of(["door", "till", "aisle"], 500)
+    produce(kafka_broker.bootstrap, topic, [encode_event(e) for e in events])
+    sink = EventsToDb(tmp_path / "events_to_db.log", kafka_broker.bootstrap, topic, unique("g"), mariadb)
+    try:
+        sink.start()
+        assert wait_until(lambda: mysql_store.count_events() >= len(events) // 4, 60, poll_s=0.01), sink.log()
+        sink.kill()  # SIGKILL: no last write, no last commit, no group leave
+        time.sleep(0.2)  # a COMMIT the server received before the kill still completes
+        rows_at_kill = mysql_store.count_events()
+        assert rows_at_kill < len(events), "the kill came after the last event: nothing was tested"
+        sink.start("--exit-when-idle-s", "2")  # a catch-up run: it exits once the topic is drained
+        assert sink.process.wait(timeout=90) == 0, sink.log()
+        stats = last_stats(sink.log())
+    finally:
+        sink.kill()
+    stored = mysql_store.read_events()
+    print(f"\nkilled at {rows_at_kill}/{len(events)} rows; the restarted run: {stats}")
+    assert len(stored) == len(events) and {key(e) for e in stored} == {key(e) for e in events}
+    assert sorted(stored, key=key) == sorted(events, key=key)
+    # The restart resumed from the committed offsets: it re-read at most the batch per partition
+    # whose offsets the kill left uncommitted, not the stream.
+    assert stats["received"] == len(events) - rows_at_kill + stats["duplicates"]
+    assert stats["duplicates"] <= 3 * 25 and stats["pending"] == 0
+
+
+@pytest.fixture
+def restartable_mariadb() -> Iterator[Callable[[bool], str]]:
+    """``switch(True)`` starts (or restarts) a MariaDB of this test's own on a fixed port and
+    data directory and returns its DSN; ``switch(False)`` shuts it down cleanly."""
+    port, password = free_port(), uuid.uuid4().hex
+    env = {**os.environ, "MARIADB_PASSWORD": password}
+    workdir = tempfile.TemporaryDirectory(prefix="mariadb-restart-")  # short: it holds the socket
+    server: list[subprocess.Popen] = []
+
+    def switch(on: bool) -> str:
+        if not on:
+            stopping = server.pop()
+            stopping.terminate()
+            assert stopping.wait(timeout=30) == 0
+            return ""
+        process = subprocess.Popen(
+            ["bash", str(REPO / "scripts" / "start_mariadb.sh"), "--dir", workdir.name, "--port", str(port)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=env,
+        )
+        server.append(process)
+        dsn = _first_line(process, timeout_s=60.0)
+        assert dsn.startswith("mysql://"), "MariaDB did not start (scripts/start_mariadb.sh)"
+        return dsn
+
+    yield switch
+    for process in server:
+        process.terminate()
+        process.wait(timeout=30)
+    workdir.cleanup()
+
+
+def test_database_down_then_up_pauses_retries_and_loses_nothing(
+    kafka_broker: LocalBroker, restartable_mariadb: Callable[[bool], str], tmp_path: Path
+) -> None:
+    topic = unique("events")
+    ensure_topics({"bootstrap.servers": kafka_broker.bootstrap}, [events_topic(topic, partitions=2)])
+    dsn = restartable_mariadb(True)
+    store = open_store(dsn)
+    sink = EventsToDb(tmp_path / "events_to_db.log", kafka_broker.bootstrap, topic, unique("g"), dsn)
+    before, during = events_of(["door"], 50), events_of(["door", "till"], 75, start=50)
+    try:
+        sink.start()
+        produce(kafka_broker.bootstrap, topic, [encode_event(e) for e in before])
+        assert wait_until(lambda: store.count_events() == len(before), 60), sink.log()
+        store.close()
+        restartable_mariadb(False)
+        produce(kafka_broker.bootstrap, topic, [encode_event(e) for e in during])
+        produce(kafka_broker.bootstrap, topic, [(b"door", b"not an event"), (b"till", b"{}")])
+        assert wait_until(lambda: "consumption paused" in sink.log(), 30), sink.log()
+        time.sleep(1.5)  # a few retries while down
+        assert restartable_mariadb(True) == dsn
+        store = open_store(dsn)
+        assert wait_until(lambda: store.count_events() == len(before) + len(during), 60), sink.log()
+        stats = sink.stop()
+        stored = store.read_events()
+    finally:
+        sink.kill()
+        store.close()
+    log = sink.log()
+    print(f"\ndatabase outage: {stats}")
+    assert {key(e) for e in stored} == {key(e) for e in before + during} and len(stored) == 400
+    assert "database unavailable, consumption paused" in log and "database reachable again" in log
+    assert stats["db_failures"] >= 2 and stats["undecodable"] == 2 and stats["pending"] == 0
+    assert stats["received"] == 402 and stats["written"] == 400 and stats["duplicates"] == 0
+    assert urlsplit(dsn).password not in log  # the password came from the environment, never logged
