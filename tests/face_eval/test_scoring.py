@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -194,7 +195,14 @@ def test_cli_prints_a_table_or_json(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert [r["source"] for r in out["rows"]] == ["s1", "all"]
     assert out["rows"][1]["pair_precision"] == pytest.approx(1 / 3)
     result = subprocess.run(
-        ["face_metrics", "identity", "--pred", str(pred), "--labels", str(labels)],
+        [
+            str(Path(sys.executable).parent / "face_metrics"),
+            "identity",
+            "--pred",
+            str(pred),
+            "--labels",
+            str(labels),
+        ],
         capture_output=True,
         text=True,
         check=True,

@@ -12,8 +12,8 @@ import uuid
 from pathlib import Path
 
 import numpy as np
+from bridge_support import RosProcesses, last_stats, stop
 from confluent_kafka import Consumer, Producer
-from conftest import RosProcesses, last_stats, stop
 from face_common.faces import Box, Face, FaceEvent, FrameFaces, FrameRef
 from face_common.images import array_to_image_msg
 from face_common.ros_msgs import FacesMsg, frame_faces_to_msg, frame_header

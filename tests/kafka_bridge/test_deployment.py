@@ -30,8 +30,8 @@ import pytest
 import rclpy
 from agegender_node.attribution import FaceAttributor
 from agegender_node.estimators import create_estimator
+from bridge_support import REPO, last_stats
 from confluent_kafka import Consumer
-from conftest import REPO, last_stats
 from face_analytics.offline import SourceFrame, process_frames
 from face_common.faces import FaceEvent
 from face_detect_node.detectors import make_detector

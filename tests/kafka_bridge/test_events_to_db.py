@@ -18,8 +18,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from bridge_support import REPO, first_line, last_stats
 from confluent_kafka import Producer, TopicPartition
-from conftest import REPO, _first_line, last_stats
 from face_common.faces import Box, FaceEvent
 from face_sink.mysql_store import PASSWORD_ENV, open_store
 from face_sink.schema import EventStore, open_sqlite_store
@@ -326,7 +326,7 @@ def restartable_mariadb() -> Iterator[Callable[[bool], str]]:
             env=env,
         )
         server.append(process)
-        dsn = _first_line(process, timeout_s=60.0)
+        dsn = first_line(process, timeout_s=60.0)
         assert dsn.startswith("mysql://"), "MariaDB did not start (scripts/start_mariadb.sh)"
         return dsn
 

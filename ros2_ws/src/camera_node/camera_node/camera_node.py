@@ -28,6 +28,9 @@ from camera_node.resize import ResizeMode, fit_to_size
 from camera_node.shutdown import stop_on_signals
 from camera_node.sources import BAG_STAMPS, Frame, FrameError, SourceError, open_source
 
+DISCOVERY_SETTLE_S = 2.0
+"""Extra wait after ``min_subscribers`` have matched, before the first frame."""
+
 
 class CameraNode(Node):
     def __init__(self, stop: threading.Event | None = None) -> None:
@@ -129,6 +132,10 @@ class CameraNode(Node):
         self.get_logger().info(f"waiting for {self.min_subscribers} subscriber(s)")
         while not self.stop.is_set() and self.publisher.get_subscription_count() < self.min_subscribers:
             executor.spin_once(timeout_sec=0.05)
+        # Discovery is not symmetric: a subscriber can match this publisher seconds after this
+        # publisher matched it (~2 s measured here for 720p set-ups), and best-effort frames sent
+        # before that are lost; waiting a little longer keeps a recording's first frames.
+        self._spin_until(executor, time.monotonic() + DISCOVERY_SETTLE_S)
 
     def _spin_until(self, executor: SingleThreadedExecutor, deadline: float) -> None:
         """Serve parameter/service requests while waiting for the next frame's deadline."""
