@@ -11,22 +11,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import rclpy
+from face_common.node_support import read_only, spin_node
 from face_common.ros_msgs import FACES_QOS, FacesMsg, frame_faces_from_msg, frame_faces_to_msg
-from rcl_interfaces.msg import IntegerRange, ParameterDescriptor
-from rclpy.executors import ExternalShutdownException
+from rcl_interfaces.msg import IntegerRange
 from rclpy.node import Node
 
 from agegender_node.attribution import FaceAttributor
 from agegender_node.estimators import AUTO_BACKEND, BACKENDS, create_estimator
 
 SUMMARY_PERIOD_S = 10.0
-#: Frames waiting while the model runs (WideResNet: 0.1-0.25 s per face on one core); deep enough to absorb
-#: bursts, as a dropped frame is a lost customer event.
-
-
-def _read_only(description: str, **ranges: list) -> ParameterDescriptor:
-    return ParameterDescriptor(description=description, read_only=True, **ranges)
 
 
 class AgeGenderNode(Node):
@@ -37,7 +30,7 @@ class AgeGenderNode(Node):
         backend = self.declare_parameter(
             "backend",
             AUTO_BACKEND,
-            _read_only(
+            read_only(
                 f"Age/gender backend, one of {sorted(BACKENDS)}; '{AUTO_BACKEND}' takes wideresnet_onnx "
                 "when its export is in model_dir, else wideresnet_keras when the weights are, else dlib_onnx"
             ),
@@ -46,13 +39,13 @@ class AgeGenderNode(Node):
             self.declare_parameter(
                 "model_dir",
                 "models",
-                _read_only("Folder filled by agegender_fetch_models (scripts/fetch_models.sh)"),
+                read_only("Folder filled by agegender_fetch_models (scripts/fetch_models.sh)"),
             ).value
         )
         num_threads = self.declare_parameter(
             "num_threads",
             1,
-            _read_only(
+            read_only(
                 "CPU threads the model may use (the graph shares few cores)",
                 integer_range=[IntegerRange(from_value=1, to_value=64, step=1)],
             ),
@@ -105,15 +98,7 @@ class AgeGenderNode(Node):
 
 
 def main(args: list[str] | None = None) -> None:
-    rclpy.init(args=args)
-    node = AgeGenderNode()
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    spin_node(AgeGenderNode, args)
 
 
 if __name__ == "__main__":

@@ -10,12 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import rclpy
 from face_common.faces import FrameRef
 from face_common.images import ImageConversionError, array_to_image_msg, image_msg_to_array
+from face_common.node_support import read_only, spin_node
 from face_common.ros_msgs import FACES_QOS, FacesMsg, frame_faces_to_msg, frame_ref
-from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
-from rclpy.executors import ExternalShutdownException
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
@@ -35,57 +34,49 @@ class FaceDetectNode(Node):
         detector_name = self.declare_parameter(
             "detector",
             "haar",
-            ParameterDescriptor(
-                description=f"Face detector backend, one of {sorted(DETECTORS)}", read_only=True
-            ),
+            read_only(f"Face detector backend, one of {sorted(DETECTORS)}"),
         ).value
         min_face_size = self.declare_parameter(
             "min_face_size",
             DEFAULT_MIN_FACE_SIZE,
-            ParameterDescriptor(
-                description="Smallest face side to report, in full-resolution pixels",
+            read_only(
+                "Smallest face side to report, in full-resolution pixels",
                 integer_range=[IntegerRange(from_value=1, to_value=4096, step=1)],
-                read_only=True,
             ),
         ).value
         detect_scale = self.declare_parameter(
             "detect_scale",
             1.0,
-            ParameterDescriptor(
-                description="Detect on the frame resized by this factor (faster); boxes stay full-resolution",
+            read_only(
+                "Detect on the frame resized by this factor (faster); boxes stay full-resolution",
                 floating_point_range=[FloatingPointRange(from_value=0.05, to_value=1.0, step=0.0)],
-                read_only=True,
             ),
         ).value
         self._crop_margin = self.declare_parameter(
             "crop_margin",
             DEFAULT_CROP_MARGIN,
-            ParameterDescriptor(
-                description="Crop margin per side as a fraction of the face box (zero-padded at borders)",
+            read_only(
+                "Crop margin per side as a fraction of the face box (zero-padded at borders)",
                 floating_point_range=[FloatingPointRange(from_value=0.0, to_value=2.0, step=0.0)],
-                read_only=True,
             ),
         ).value
         self._publish_annotated = self.declare_parameter(
             "publish_annotated",
             True,
-            ParameterDescriptor(
-                description="Also publish image_annotated with the face boxes drawn", read_only=True
-            ),
+            read_only("Also publish image_annotated with the face boxes drawn"),
         ).value
 
         self._log_frames = self.declare_parameter(
             "log_frames",
             False,
-            ParameterDescriptor(description="Log every frame's face count at info level", read_only=True),
+            read_only("Log every frame's face count at info level"),
         ).value
         annotated_dir = self.declare_parameter(
             "annotated_dir",
             "",
-            ParameterDescriptor(
-                description="Also write each annotated frame as a JPEG into this folder ('' = none); "
-                "the frames show faces, so this is off unless asked for",
-                read_only=True,
+            read_only(
+                "Also write each annotated frame as a JPEG into this folder ('' = none); "
+                "the frames show faces, so this is off unless asked for"
             ),
         ).value
         self._annotated_writer = AnnotatedFrameWriter(Path(annotated_dir)) if annotated_dir else None
@@ -139,15 +130,7 @@ class FaceDetectNode(Node):
 
 
 def main(args: list[str] | None = None) -> None:
-    rclpy.init(args=args)
-    node = FaceDetectNode()
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    spin_node(FaceDetectNode, args)
 
 
 if __name__ == "__main__":

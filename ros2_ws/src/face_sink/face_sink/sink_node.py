@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import time
 
-import rclpy
 from face_common.faces import FaceEvent, FrameFaces
+from face_common.node_support import read_only, spin_node
 from face_common.ros_msgs import FACES_QOS, FacesMsg, frame_faces_from_msg
-from rcl_interfaces.msg import ParameterDescriptor
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 
 from face_sink.crop_archive import CropArchive
@@ -92,8 +90,7 @@ class FaceSinkNode(Node):
         )
 
     def _declare(self, name: str, default: object, description: str) -> object:
-        descriptor = ParameterDescriptor(description=description, read_only=True)
-        return self.declare_parameter(name, default, descriptor).value
+        return self.declare_parameter(name, default, read_only(description)).value
 
     def _on_faces(self, msg: FacesMsg) -> None:
         self._last_frame_at = time.monotonic()
@@ -162,6 +159,10 @@ class FaceSinkNode(Node):
                 f"retention: deleted {removed} events older than {self._retention_days:g} days"
             )
 
+    def destroy_node(self) -> None:
+        self.close()
+        super().destroy_node()
+
     def close(self) -> None:
         """Last attempt to write what is queued, then say what could not be."""
         self._writer.flush(force=True)
@@ -171,13 +172,4 @@ class FaceSinkNode(Node):
 
 
 def main(args: list[str] | None = None) -> None:
-    rclpy.init(args=args)
-    node = FaceSinkNode()
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException, SourceDone):
-        pass
-    finally:
-        node.close()
-        node.destroy_node()
-        rclpy.try_shutdown()
+    spin_node(FaceSinkNode, args, done=(SourceDone,))

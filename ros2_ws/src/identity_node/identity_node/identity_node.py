@@ -14,11 +14,10 @@ from __future__ import annotations
 import sqlite3
 from functools import partial
 
-import rclpy
 from face_common.images import ImageConversionError
+from face_common.node_support import read_only, spin_node
 from face_common.ros_msgs import FACES_QOS, FacesMsg, frame_faces_from_msg, frame_faces_to_msg
-from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
-from rclpy.executors import ExternalShutdownException
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange
 from rclpy.node import Node
 from rclpy.publisher import Publisher
 
@@ -32,12 +31,6 @@ from identity_node.gallery import (
 from identity_node.identification import FaceIdentifier
 
 SUMMARY_PERIOD_S = 10.0
-#: Frames waiting while the descriptor runs; deeper than the detector's so bursts are absorbed
-#: rather than dropped (a dropped frame is a lost customer event).
-
-
-def _read_only(description: str, **ranges: list) -> ParameterDescriptor:
-    return ParameterDescriptor(description=description, read_only=True, **ranges)
 
 
 class IdentityNode(Node):
@@ -48,12 +41,12 @@ class IdentityNode(Node):
         gallery_path = self.declare_parameter(
             "gallery_path",
             "face_gallery.sqlite",
-            _read_only("SQLite file of the face gallery (created if missing)"),
+            read_only("SQLite file of the face gallery (created if missing)"),
         ).value
         match_threshold = self.declare_parameter(
             "match_threshold",
             DEFAULT_MATCH_THRESHOLD,
-            _read_only(
+            read_only(
                 "Descriptor distance under which a face is a known ID (0.6: dlib's LFW threshold)",
                 floating_point_range=[FloatingPointRange(from_value=0.05, to_value=2.0, step=0.0)],
             ),
@@ -61,7 +54,7 @@ class IdentityNode(Node):
         max_descriptors = self.declare_parameter(
             "max_descriptors_per_id",
             DEFAULT_MAX_DESCRIPTORS_PER_ID,
-            _read_only(
+            read_only(
                 "Views kept per face ID; when full the oldest non-first view is replaced",
                 integer_range=[IntegerRange(from_value=1, to_value=64, step=1)],
             ),
@@ -69,7 +62,7 @@ class IdentityNode(Node):
         novelty_distance = self.declare_parameter(
             "novelty_distance",
             DEFAULT_NOVELTY_DISTANCE,
-            _read_only(
+            read_only(
                 "A matched face at least this far from its ID's views is stored as a new view",
                 floating_point_range=[FloatingPointRange(from_value=0.0, to_value=2.0, step=0.0)],
             ),
@@ -77,12 +70,12 @@ class IdentityNode(Node):
         backend = self.declare_parameter(
             "descriptor_backend",
             "dlib_resnet",
-            _read_only(f"Face descriptor backend, one of {sorted(DESCRIPTOR_BACKENDS)}"),
+            read_only(f"Face descriptor backend, one of {sorted(DESCRIPTOR_BACKENDS)}"),
         ).value
         num_jitters = self.declare_parameter(
             "num_jitters",
             0,
-            _read_only(
+            read_only(
                 "Average each descriptor over this many jittered copies (slower, not deterministic)",
                 integer_range=[IntegerRange(from_value=0, to_value=100, step=1)],
             ),
@@ -90,7 +83,7 @@ class IdentityNode(Node):
         namespaces = self.declare_parameter(
             "camera_namespaces",
             [""],
-            _read_only("Camera namespaces served; '' is this node's own namespace"),
+            read_only("Camera namespaces served; '' is this node's own namespace"),
         ).value
 
         descriptor = make_descriptor(backend, num_jitters=num_jitters)
@@ -160,15 +153,7 @@ class IdentityNode(Node):
 
 
 def main(args: list[str] | None = None) -> None:
-    rclpy.init(args=args)
-    node = IdentityNode()
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    spin_node(IdentityNode, args)
 
 
 if __name__ == "__main__":
