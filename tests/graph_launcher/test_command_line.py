@@ -38,13 +38,18 @@ from graph_launcher.launch_file import LaunchFileError, NodeSpec, ParamValue
         ("a # b", "'a # b'"),
         (" padded ", "' padded '"),
         ("[1, 2]", "'[1, 2]'"),
+        (["cam1", "12"], "[cam1, '12']"),
+        ([1.0, 2.5], "[1.0, 2.5]"),
     ],
 )
 def test_render_param_value(value: ParamValue, literal: str) -> None:
     assert render_param_value(value) == literal
 
 
-@pytest.mark.parametrize("value", [True, 7, 0.5, -2.5e-7, "hog", "", "12", "1e5", "on", "it's: here", "x\ty"])
+@pytest.mark.parametrize(
+    "value",
+    [True, 7, 0.5, -2.5e-7, "hog", "", "12", "1e5", "on", "it's: here", "x\ty", ["a", "1"], [True, False]],
+)
 def test_rendered_literals_read_back_as_the_same_value_and_type(value: ParamValue) -> None:
     loaded = yaml.safe_load(render_param_value(value))
     assert loaded == value

@@ -128,7 +128,7 @@ def test_substitute_rejects(text: str, message: str) -> None:
         ("samples/video/clip.mp4", "samples/video/clip.mp4"),
         ("rtsp://host:554/stream", "rtsp://host:554/stream"),
         ("", ""),
-        ("[1, 2]", "[1, 2]"),
+        ("[1, 2]", [1, 2]),
         ("a: b", "a: b"),
         ("{unclosed", "{unclosed"),
     ],
@@ -182,7 +182,7 @@ def test_parse_launch_arguments_rejects(token: str) -> None:
         ("launch:\n- node: {pkg: a, exec: b, param: [{from: p.yaml}]}", "param: unsupported key(s) from"),
         ("launch:\n- node: {pkg: a, exec: b, param: [{name: x}]}", "param: missing required key(s) value"),
         (
-            "launch:\n- node: {pkg: a, exec: b, param: [{name: x, value: [1, 2]}]}",
+            "launch:\n- node: {pkg: a, exec: b, param: [{name: x, value: {a: 1}}]}",
             "value must be a bool, int",
         ),
         ("launch:\n- node: {pkg: a, exec: b, remap: [{from: x}]}", "remap: missing required key(s) to"),
@@ -259,3 +259,36 @@ def test_project_launch_files_resolve_with_their_defaults(path: Path) -> None:
     nodes = read_launch_file(path).resolve({})
     assert nodes
     assert all(node.pkg and node.executable for node in nodes)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("[cam1, cam2]", ["cam1", "cam2"]),  # a substituted string typed by YAML, as launch_ros does
+        ("[1, 2.5]", [1.0, 2.5]),
+        ("[true, false]", [True, False]),
+        ("[]", "[]"),  # ROS cannot type an empty array: it stays a string
+        ("[1, a]", "[1, a]"),  # mixed types: not a ROS array
+        ("{a: 1}", "{a: 1}"),
+    ],
+)
+def test_list_values_are_typed_like_ros_arrays(value: str, expected: object) -> None:
+    assert typed_param_value(value) == expected
+
+
+def test_yaml_list_param_is_substituted_and_mixed_lists_are_refused() -> None:
+    text = (
+        "launch:\n- arg: {name: cam, default: door}\n"
+        "- node: {pkg: a, exec: b, param: [{name: ids, value: [$(var cam), till]}]}\n"
+    )
+    (node,) = parse_launch_text(text, "t.yaml").resolve({})
+    assert node.params == (("ids", ["door", "till"]),)
+    mixed = "launch:\n- node: {pkg: a, exec: b, param: [{name: x, value: [1, a]}]}\n"
+    with pytest.raises(LaunchFileError, match="or a non-empty list of one of them, got \\[1, 'a'\\]"):
+        parse_launch_text(mixed, "t.yaml")
+    substituted = (
+        "launch:\n- arg: {name: n, default: '7'}\n"
+        "- node: {pkg: a, exec: b, param: [{name: x, value: [$(var n), a]}]}\n"
+    )
+    with pytest.raises(LaunchFileError, match="list items must all have one type"):
+        parse_launch_text(substituted, "t.yaml").resolve({})

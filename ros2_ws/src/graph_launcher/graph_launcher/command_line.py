@@ -25,6 +25,8 @@ from graph_launcher.launch_file import LaunchFileError, NodeSpec, ParamValue
 
 def render_param_value(value: ParamValue) -> str:
     """Render a parameter value as the YAML literal rcl parses back to the same type."""
+    if isinstance(value, list):
+        return "[" + ", ".join(render_param_value(item) for item in value) + "]"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):

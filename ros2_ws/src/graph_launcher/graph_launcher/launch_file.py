@@ -33,7 +33,9 @@ from typing import Any
 
 import yaml
 
-ParamValue = bool | int | float | str
+Scalar = bool | int | float | str
+ParamValue = Scalar | list[bool] | list[int] | list[float] | list[str]
+"""What a ROS parameter can hold here: a scalar or a non-empty array of one scalar type."""
 """Parameter values the files may set: ROS 2 scalar parameter types."""
 
 ARG_KEYS = frozenset({"name", "default", "description"})
@@ -192,18 +194,44 @@ def substitute(text: str, values: Mapping[str, str], where: str) -> str:
     return result
 
 
+def parameter_value(value: Any) -> ParamValue | None:
+    """``value`` as a ROS parameter value, or None when ROS has no such type.
+
+    Arrays hold one type (bool, int, float or string); ints among floats become floats, as in
+    ROS 2's YAML parameter rules.
+    """
+    if isinstance(value, bool | int | float | str):
+        return value
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(v, bool | int | float | str) for v in value)
+    ):
+        return None
+    kinds = {bool if isinstance(v, bool) else type(v) for v in value}
+    if kinds == {int, float}:
+        return [float(v) for v in value]
+    return list(value) if len(kinds) == 1 else None
+
+
 def typed_param_value(text: str) -> ParamValue:
     """Type a substituted string as ``launch_ros`` does: by YAML, keeping it a string otherwise."""
     try:
-        value = yaml.safe_load(text)
+        value = parameter_value(yaml.safe_load(text))
     except yaml.YAMLError:
         return text
-    return value if isinstance(value, bool | int | float | str) else text
+    return text if value is None else value
 
 
 def _param_value(raw: Any, values: Mapping[str, str], where: str) -> ParamValue:
     if isinstance(raw, str):
         return typed_param_value(substitute(raw, values, where))
+    if isinstance(raw, list):
+        items = [typed_param_value(substitute(v, values, where)) if isinstance(v, str) else v for v in raw]
+        value = parameter_value(items)
+        if value is None:
+            raise LaunchFileError(f"{where}: list items must all have one type, got {items!r}")
+        return value
     return raw
 
 
@@ -308,12 +336,12 @@ def _parse_node(body: Any, where: str) -> _NodeEntry:
         item = _check_keys(item, PARAM_KEYS, {"name", "value"}, f"{where} param")
         name = _string(item, "name", f"{where} param")
         value = item["value"]
-        if not isinstance(value, bool | int | float | str):
+        if parameter_value(value) is None:
             raise LaunchFileError(
-                f"{where} param '{name}': value must be a bool, int, float or string, "
-                f"got {type(value).__name__}"
+                f"{where} param '{name}': value must be a bool, int, float or string, or a non-empty "
+                f"list of one of them, got {value!r}"
             )
-        params.append((name, value))
+        params.append((name, parameter_value(value)))
     remaps = []
     for item in _list(body, "remap", where):
         item = _check_keys(item, REMAP_KEYS, {"from", "to"}, f"{where} remap")
