@@ -32,7 +32,10 @@ from camera_node.bag_files import (
 from camera_node.shutdown import stop_on_signals
 
 MESSAGE_CLASSES = {IMAGE_TYPE: Image, COMPRESSED_IMAGE_TYPE: CompressedImage}
-SUBSCRIPTION_DEPTH = 10
+SUBSCRIPTION_DEPTH = 50
+"""Frames held while the bag write of an earlier one finishes: a best-effort frame that finds
+the queue full is lost, and a 720p frame takes a while to write on a busy machine (50 frames
+of 720p bgr8 are at most ~140 MB)."""
 
 
 class BagRecorder(Node):
