@@ -140,3 +140,48 @@ def test_two_faces_of_one_frame_never_share_an_id(tmp_path: Path):
         )
     assert faces[1].face_id == known_id and not faces[1].new_face
     assert faces[0].face_id != known_id and faces[0].new_face
+
+
+class _CountingDescriptor(_FixedDescriptor):
+    """Fixed vectors, counting how many faces were described."""
+
+    def __init__(self, vectors: list[np.ndarray]) -> None:
+        super().__init__(vectors)
+        self.described = 0
+
+    def describe_many(self, faces):
+        self.described += len(faces)
+        return super().describe_many(faces)
+
+
+def tracked_frame(stamp_s: float, track_id: int) -> FrameFaces:
+    crop = np.zeros((40, 40, 3), np.uint8)
+    face = Face(
+        index=0, box=Box(10, 10, 20, 20), score=1.0, crop=crop, crop_box=Box(0, 0, 40, 40), track_id=track_id
+    )
+    return FrameFaces(FrameRef("c", round(stamp_s * 1e9)), [face])
+
+
+@pytest.mark.parametrize(("redescribe_every", "described"), [(1, 6), (3, 2), (6, 1)])
+def test_a_tracked_face_is_described_every_nth_frame_and_keeps_its_id(
+    tmp_path: Path, redescribe_every: int, described: int
+) -> None:
+    descriptor = _CountingDescriptor([np.eye(4, dtype=np.float32)[0]])
+    with FaceGallery(tmp_path / "g.sqlite", descriptor_kind="fixed", descriptor_size=4) as gallery:
+        identifier = FaceIdentifier(descriptor, gallery, redescribe_every=redescribe_every)
+        frames = [tracked_frame(0.1 * i, track_id=7) for i in range(6)]
+        for frame in frames:
+            identifier.identify(frame)
+    assert descriptor.described == described
+    assert [f.faces[0].face_id for f in frames] == [1] * 6
+    assert [f.faces[0].new_face for f in frames] == [True] + [False] * 5
+
+
+def test_an_untracked_or_long_unseen_track_is_described_again(tmp_path: Path) -> None:
+    descriptor = _CountingDescriptor([np.eye(4, dtype=np.float32)[0]])
+    with FaceGallery(tmp_path / "g.sqlite", descriptor_kind="fixed", descriptor_size=4) as gallery:
+        identifier = FaceIdentifier(descriptor, gallery, redescribe_every=6, track_ttl_s=1.0)
+        identifier.identify(tracked_frame(0.0, track_id=3))
+        identifier.identify(tracked_frame(0.1, track_id=-1))  # no track: always described
+        identifier.identify(tracked_frame(2.0, track_id=3))  # the track expired after 1 s
+    assert descriptor.described == 3

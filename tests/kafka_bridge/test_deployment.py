@@ -20,7 +20,7 @@ import subprocess
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -35,6 +35,7 @@ from confluent_kafka import Consumer
 from face_analytics.offline import SourceFrame, process_frames
 from face_common.faces import FaceEvent
 from face_detect_node.detectors import make_detector
+from face_detect_node.tracking import IouTracker
 from face_sink.mysql_store import PASSWORD_ENV, open_store
 from face_sink.schema import EventStore, open_sqlite_store
 from graph_launcher.command_line import resolve_executable
@@ -47,6 +48,7 @@ from kafka_bridge.event_record import decode_event
 from kafka_bridge.frame_intake import FrameIntake
 from kafka_bridge.frame_record import decode_image, encode_image
 from kafka_bridge.local_broker import LocalBroker
+from ros_processes import wait_until
 
 CLIP = REPO / "samples" / "video" / "short_hamilton_clip.mp4"
 CAMERA = "cam1"
@@ -91,15 +93,6 @@ class Graph:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-
-
-def wait_until(condition: Callable[[], bool], timeout_s: float, poll_s: float = 0.1) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(poll_s)
-    return True
 
 
 def read_topic(bootstrap: str, topic: str, count: int, timeout_s: float = 30.0) -> list:
@@ -172,7 +165,11 @@ def offline_events(frames: list[SourceFrame], workdir: Path) -> list[FaceEvent]:
     store = open_sqlite_store(workdir / "offline_events.sqlite")
     try:
         with FaceGallery(workdir / "offline_gallery.sqlite", descriptor.name, DESCRIPTOR_SIZE) as gallery:
-            stages = [FaceIdentifier(descriptor, gallery).identify, FaceAttributor(estimator).attribute]
+            stages = [
+                IouTracker().track,
+                FaceIdentifier(descriptor, gallery).identify,
+                FaceAttributor(estimator).attribute,
+            ]
             counters = process_frames(frames, detector, stages, store)
         assert counters.unreadable_frames == counters.skipped_faces == 0
         return store.read_events()
@@ -278,6 +275,7 @@ def test_pi_and_server_over_kafka_write_the_offline_events_to_mysql(
                 or server.process.poll() is not None
             ),
             timeout_s=90,
+            poll_s=0.1,
         )
         assert ready and server.process.poll() is None, server.log()
         time.sleep(1.0)  # let the stages match frames_in's publisher, not only this test's view

@@ -23,6 +23,7 @@ from agegender_node.estimators import create_estimator
 from camera_node.resize import ResizeMode
 from face_analytics.offline import FrameClock, FrameSize, process_frames, source_frames
 from face_detect_node.detectors import make_detector
+from face_detect_node.tracking import IouTracker
 from face_sink.schema import open_sqlite_store
 from identity_node.descriptor import DESCRIPTOR_SIZE, make_descriptor
 from identity_node.gallery import FaceGallery
@@ -55,6 +56,7 @@ def run_offline(source: Path, frame_count: int, tmp_path: Path) -> Path:
     store = open_sqlite_store(database)
     with FaceGallery(tmp_path / "offline_gallery.sqlite", descriptor.name, DESCRIPTOR_SIZE) as gallery:
         stages = [
+            IouTracker().track,
             FaceIdentifier(descriptor, gallery).identify,
             FaceAttributor(create_estimator("dlib_onnx", REPO / "models")).attribute,
         ]

@@ -27,10 +27,11 @@ from camera_node.sources import FrameError, ImageFolderSource, SourceError, open
 from face_common.faces import FaceEvent, FrameFaces, FrameRef
 from face_detect_node.detection import DEFAULT_CROP_MARGIN, detect_faces
 from face_detect_node.detectors import DEFAULT_MIN_FACE_SIZE, DETECTORS, FaceDetector, make_detector
+from face_detect_node.tracking import IouTracker
 from face_sink.schema import DEFAULT_SQLITE_PATH, EventStore, open_sqlite_store
 from identity_node.descriptor import DESCRIPTOR_BACKENDS, DESCRIPTOR_SIZE, make_descriptor
 from identity_node.gallery import DEFAULT_MATCH_THRESHOLD, FaceGallery
-from identity_node.identification import FaceIdentifier
+from identity_node.identification import DEFAULT_REDESCRIBE_EVERY, FaceIdentifier
 from tqdm import tqdm
 
 log = logging.getLogger("face_offline")
@@ -40,7 +41,7 @@ DEFAULT_FOLDER_FPS = 1.0
 
 FaceStage = Callable[[FrameFaces], list[str]]
 """One step after detection (a node's core): fills fields of a frame's faces in place and says
-what it skipped: ``FaceIdentifier.identify``, ``FaceAttributor.attribute``."""
+what it skipped: ``IouTracker.track``, ``FaceIdentifier.identify``, ``FaceAttributor.attribute``."""
 
 
 @dataclass(frozen=True)
@@ -196,6 +197,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--descriptor-backend", choices=sorted(DESCRIPTOR_BACKENDS), default="dlib_resnet")
     parser.add_argument("--match-threshold", type=float, default=DEFAULT_MATCH_THRESHOLD)
     parser.add_argument(
+        "--redescribe-every",
+        type=int,
+        default=DEFAULT_REDESCRIBE_EVERY,
+        help="describe a tracked face every N frames, as identity_node's redescribe_every",
+    )
+    parser.add_argument(
         "--agegender-backend", choices=[AUTO_BACKEND, *sorted(BACKENDS)], default=AUTO_BACKEND
     )
     parser.add_argument("--model-dir", type=Path, default=Path("models"), help="age/gender model files")
@@ -228,7 +235,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     with FaceGallery(
         args.gallery, descriptor.name, DESCRIPTOR_SIZE, match_threshold=args.match_threshold
     ) as gallery:
-        stages = [FaceIdentifier(descriptor, gallery).identify, FaceAttributor(estimator).attribute]
+        stages = [
+            IouTracker().track,
+            FaceIdentifier(descriptor, gallery, args.redescribe_every).identify,
+            FaceAttributor(estimator).attribute,
+        ]
         progress = tqdm(
             frames,
             total=sampled_frame_count(args.source, args.every),

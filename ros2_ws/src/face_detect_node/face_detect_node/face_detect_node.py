@@ -22,6 +22,7 @@ from sensor_msgs.msg import Image
 from face_detect_node.annotation import AnnotatedFrameWriter, annotate
 from face_detect_node.detection import DEFAULT_CROP_MARGIN, detect_faces
 from face_detect_node.detectors import DEFAULT_MIN_FACE_SIZE, DETECTORS, make_detector
+from face_detect_node.tracking import DEFAULT_MAX_MISSED, DEFAULT_MIN_IOU, IouTracker
 
 SUMMARY_PERIOD_S = 10.0
 
@@ -81,6 +82,24 @@ class FaceDetectNode(Node):
         ).value
         self._annotated_writer = AnnotatedFrameWriter(Path(annotated_dir)) if annotated_dir else None
 
+        track_min_iou = self.declare_parameter(
+            "track_min_iou",
+            DEFAULT_MIN_IOU,
+            read_only(
+                "Box overlap (IoU) that continues a face track from the previous frame",
+                floating_point_range=[FloatingPointRange(from_value=0.01, to_value=1.0, step=0.0)],
+            ),
+        ).value
+        track_max_missed = self.declare_parameter(
+            "track_max_missed",
+            DEFAULT_MAX_MISSED,
+            read_only(
+                "Frames a track may go unseen before it ends",
+                integer_range=[IntegerRange(from_value=0, to_value=1000, step=1)],
+            ),
+        ).value
+        self._tracker = IouTracker(track_min_iou, track_max_missed)
+
         self._detector = make_detector(detector_name, min_face_size=min_face_size, detect_scale=detect_scale)
         self._faces_pub = self.create_publisher(FacesMsg, "faces", FACES_QOS)
         self._annotated_pub = self.create_publisher(Image, "image_annotated", qos_profile_sensor_data)
@@ -103,6 +122,7 @@ class FaceDetectNode(Node):
             self.get_logger().warning(f"dropping bad frame (bad_frames={self.bad_frames}): {err}")
             return
         frame_faces = detect_faces(image, self._detector, frame_ref(msg.header), self._crop_margin)
+        self._tracker.track(frame_faces)
         self.frames += 1
         self.faces += len(frame_faces.faces)
         count = f"{frame_faces.frame.camera_id} frame {self.frames}: {len(frame_faces.faces)} face(s)"

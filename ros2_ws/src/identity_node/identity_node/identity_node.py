@@ -28,7 +28,7 @@ from identity_node.gallery import (
     DEFAULT_NOVELTY_DISTANCE,
     FaceGallery,
 )
-from identity_node.identification import FaceIdentifier
+from identity_node.identification import DEFAULT_REDESCRIBE_EVERY, DEFAULT_TRACK_TTL_S, FaceIdentifier
 
 SUMMARY_PERIOD_S = 10.0
 
@@ -67,6 +67,23 @@ class IdentityNode(Node):
                 floating_point_range=[FloatingPointRange(from_value=0.0, to_value=2.0, step=0.0)],
             ),
         ).value
+        redescribe_every = self.declare_parameter(
+            "redescribe_every",
+            DEFAULT_REDESCRIBE_EVERY,
+            read_only(
+                "Describe a tracked face again every this many frames (1 = every frame); between "
+                "them it keeps its track's ID",
+                integer_range=[IntegerRange(from_value=1, to_value=1000, step=1)],
+            ),
+        ).value
+        track_ttl_s = self.declare_parameter(
+            "track_ttl_s",
+            DEFAULT_TRACK_TTL_S,
+            read_only(
+                "Forget a track not seen for this long (capture time)",
+                floating_point_range=[FloatingPointRange(from_value=0.0, to_value=3600.0, step=0.0)],
+            ),
+        ).value
         backend = self.declare_parameter(
             "descriptor_backend",
             "dlib_resnet",
@@ -95,7 +112,7 @@ class IdentityNode(Node):
             max_descriptors_per_id=max_descriptors,
             novelty_distance=novelty_distance,
         )
-        self._identifier = FaceIdentifier(descriptor, gallery)
+        self._identifier = FaceIdentifier(descriptor, gallery, redescribe_every, track_ttl_s)
         for namespace in namespaces:
             prefix = f"{namespace.rstrip('/')}/" if namespace else ""
             publisher = self.create_publisher(FacesMsg, f"{prefix}faces_identified", FACES_QOS)
