@@ -175,3 +175,15 @@ def test_excluded_ids_are_never_matched(tmp_path: Path):
         assert match.new_face and match.face_id not in (first, second)
         # everything excluded behaves like an empty gallery
         assert gallery.match_or_enrol(unit(2), exclude_ids=gallery.face_ids()).new_face
+
+
+def test_a_preferred_id_wins_only_while_it_is_itself_a_match(tmp_path: Path):
+    with open_gallery(tmp_path, novelty_distance=1.0) as gallery:  # learn no views: fixed geometry
+        preferred = gallery.match_or_enrol(unit(0)).face_id
+        other = gallery.match_or_enrol(unit(0) + unit(1, 0.7)).face_id  # 0.7 apart: two IDs
+        between = unit(0) + unit(1, 0.4)  # 0.4 from `preferred`, 0.3 from `other`
+        assert gallery.match_or_enrol(between).face_id == other
+        assert gallery.match_or_enrol(between, prefer_id=preferred).face_id == preferred
+        near_other = unit(0) + unit(1, 0.7) + unit(2, 0.1)  # ~0.71 from `preferred`: no match
+        assert gallery.match_or_enrol(near_other, prefer_id=preferred).face_id == other
+        assert gallery.match_or_enrol(between, prefer_id=preferred, exclude_ids={preferred}).face_id == other

@@ -126,6 +126,16 @@ class DescriptorMatrix:
         distance = float(np.linalg.norm(matrix[row].astype(np.float64) - query.astype(np.float64)))
         return row, distance
 
+    def nearest_of(self, query: np.ndarray, face_id: int) -> tuple[int, float] | None:
+        """``(row, distance)`` of ``face_id``'s view nearest to ``query``; None when it has none."""
+        rows = np.flatnonzero(self.face_ids == face_id)
+        if rows.size == 0:
+            return None
+        query = np.asarray(query, dtype=np.float64)
+        distances = np.linalg.norm(self._vectors[rows].astype(np.float64) - query, axis=1)
+        best = int(np.argmin(distances))
+        return int(rows[best]), float(distances[best])
+
 
 class FaceGallery:
     """Known faces, matched in memory and persisted in SQLite (see the module docstring).
@@ -176,18 +186,27 @@ class FaceGallery:
         nearest = self._matrix.nearest(descriptor)
         return math.inf if nearest is None else nearest[1]
 
-    def match_or_enrol(self, descriptor: np.ndarray, exclude_ids: Collection[int] = ()) -> Match:
+    def match_or_enrol(
+        self, descriptor: np.ndarray, exclude_ids: Collection[int] = (), prefer_id: int | None = None
+    ) -> Match:
         """The face ID of ``descriptor``: the nearest known face's, or a new durable one.
 
         ``exclude_ids`` are IDs that cannot be this face (already given to another face of the
-        same frame: one frame never shows one person twice).
+        same frame: one frame never shows one person twice). ``prefer_id`` (the ID this face's
+        track already has) wins whenever it is itself a match, even if another ID is a little
+        nearer: a person whose descriptor sits between two IDs keeps one instead of flickering.
         """
         descriptor = np.asarray(descriptor, dtype=np.float32)
         if descriptor.shape != (self._matrix.dim,) or not np.all(np.isfinite(descriptor)):
             raise ValueError(
                 f"descriptor must be {self._matrix.dim} finite values, got shape {descriptor.shape}"
             )
-        nearest = self._matrix.nearest(descriptor, exclude_ids)
+        nearest = None
+        if prefer_id is not None and prefer_id not in exclude_ids:
+            preferred = self._matrix.nearest_of(descriptor, prefer_id)
+            if preferred is not None and preferred[1] < self.match_threshold:
+                nearest = preferred
+        nearest = nearest or self._matrix.nearest(descriptor, exclude_ids)
         if nearest is None or nearest[1] >= self.match_threshold:
             face_id, key = self._store.enrol(descriptor)
             self.last_face_id = face_id

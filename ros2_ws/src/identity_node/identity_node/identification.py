@@ -85,8 +85,10 @@ class FaceIdentifier:
         # matches claim theirs, and later faces of the frame cannot take an ID already given in it.
         order = sorted(range(len(to_describe)), key=lambda i: self.gallery.nearest_distance(vectors[i]))
         for i in order:
-            match = self.gallery.match_or_enrol(vectors[i], exclude_ids=taken)
             face = to_describe[i]
+            known = self._tracks.get((camera, face.track_id)) if face.track_id >= 0 else None
+            prefer = known.face_id if known is not None else None
+            match = self.gallery.match_or_enrol(vectors[i], exclude_ids=taken, prefer_id=prefer)
             face.face_id, face.distance, face.new_face = match.face_id, match.distance, match.new_face
             taken.add(match.face_id)
             if face.track_id >= 0:
