@@ -9,16 +9,23 @@ from pathlib import Path
 import pytest
 import yaml
 from camera_node.bag_files import TYPESTORE
-from camera_ros_helpers import FPS, FRAMES, RosGraph, assert_paced_frames, finish, report
+from camera_ros_helpers import FPS, FRAMES, assert_paced_frames, collect_images, report
+from ros_processes import RosProcesses, finish, wait_until
 from rosbags.rosbag2 import Reader
 
 
-def record_clip(ros_graph: RosGraph, clip: Path, bag: Path, storage: str) -> list[int]:
+def record_clip(ros_graph: RosProcesses, clip: Path, bag: Path, storage: str) -> list[int]:
     """Frames of the clip recorded from /cam0/image_raw; returns their header stamps."""
     recorder = ros_graph.start(
-        "bag_recorder", topic="/cam0/image_raw", output=bag, storage=storage, max_messages=FRAMES
+        "camera_node",
+        "bag_recorder",
+        topic="/cam0/image_raw",
+        output=bag,
+        storage=storage,
+        max_messages=FRAMES,
     )
     camera = ros_graph.start(
+        "camera_node",
         "camera_node",
         namespace="cam0",
         camera_id="cam0",
@@ -58,13 +65,14 @@ def record_clip(ros_graph: RosGraph, clip: Path, bag: Path, storage: str) -> lis
     ],
 )
 def test_record_then_replay(
-    ros_graph: RosGraph, face_data: Path, tmp_path: Path, storage: str, camera_id: str, bag_stamps: str
+    ros_graph: RosProcesses, face_data: Path, tmp_path: Path, storage: str, camera_id: str, bag_stamps: str
 ) -> None:
     bag = tmp_path / "bag"
     recorded = record_clip(ros_graph, face_data / "video" / "short_hamilton_clip.mp4", bag, storage)
 
     started_ns = time.time_ns()
     replay = ros_graph.start(
+        "camera_node",
         "camera_node",
         namespace=camera_id,
         camera_id=camera_id,
@@ -73,9 +81,9 @@ def test_record_then_replay(
         fps=FPS,
         min_subscribers=1,
     )
-    replayed = ros_graph.collect(f"/{camera_id}/image_raw", replay)
+    replayed = collect_images(ros_graph, f"/{camera_id}/image_raw", replay)
     code, log = finish(replay)
-    ros_graph.wait_for(replayed, FRAMES)
+    wait_until(lambda: len(replayed) >= FRAMES, timeout_s=20.0)
     report(f"replay {storage}", replayed)
     assert code == 0, log
     assert_paced_frames(replayed, camera_id, 1280, 720)
@@ -90,11 +98,12 @@ def test_record_then_replay(
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
 def test_recorder_closes_the_bag_on_signal(
-    ros_graph: RosGraph, face_data: Path, tmp_path: Path, stop: signal.Signals
+    ros_graph: RosProcesses, face_data: Path, tmp_path: Path, stop: signal.Signals
 ) -> None:
     bag = tmp_path / "bag"
-    recorder = ros_graph.start("bag_recorder", topic="/cam0/image_raw", output=bag)
+    recorder = ros_graph.start("camera_node", "bag_recorder", topic="/cam0/image_raw", output=bag)
     camera = ros_graph.start(
+        "camera_node",
         "camera_node",
         namespace="cam0",
         camera_id="cam0",
@@ -114,7 +123,7 @@ def test_recorder_closes_the_bag_on_signal(
         assert sum(1 for _ in reader.messages()) == 6
 
 
-def test_recorder_refuses_an_existing_output(ros_graph: RosGraph, tmp_path: Path) -> None:
-    code, log = finish(ros_graph.start("bag_recorder", output=tmp_path))
+def test_recorder_refuses_an_existing_output(ros_graph: RosProcesses, tmp_path: Path) -> None:
+    code, log = finish(ros_graph.start("camera_node", "bag_recorder", output=tmp_path))
     assert code == 1
     assert f"{tmp_path} exists already" in log

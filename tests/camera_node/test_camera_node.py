@@ -9,11 +9,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from camera_ros_helpers import FPS, FRAMES, RosGraph, assert_paced_frames, finish, report
+from camera_ros_helpers import FPS, FRAMES, assert_paced_frames, collect_images, report
+from ros_processes import RosProcesses, finish, wait_until
 
 
-def test_publishes_the_clip_at_the_asked_rate_and_size(ros_graph: RosGraph, face_data: Path) -> None:
+def test_publishes_the_clip_at_the_asked_rate_and_size(ros_graph: RosProcesses, face_data: Path) -> None:
     process = ros_graph.start(
+        "camera_node",
         "camera_node",
         namespace="cam0",
         camera_id="cam0",
@@ -22,9 +24,9 @@ def test_publishes_the_clip_at_the_asked_rate_and_size(ros_graph: RosGraph, face
         max_frames=FRAMES,
         min_subscribers=1,
     )
-    frames = ros_graph.collect("/cam0/image_raw", process)
+    frames = collect_images(ros_graph, "/cam0/image_raw", process)
     code, log = finish(process)
-    ros_graph.wait_for(frames, FRAMES)
+    wait_until(lambda: len(frames) >= FRAMES, timeout_s=20.0)
     report("clip", frames)
     assert code == 0, log
     assert f"published {FRAMES} frames" in log and "0 failed" in log
@@ -35,13 +37,14 @@ def test_publishes_the_clip_at_the_asked_rate_and_size(ros_graph: RosGraph, face
 
 
 def test_publishes_an_image_folder_letterboxed_and_looped(
-    ros_graph: RosGraph, face_data: Path, tmp_path: Path
+    ros_graph: RosProcesses, face_data: Path, tmp_path: Path
 ) -> None:
     capture = cv2.VideoCapture(str(face_data / "video" / "short_hamilton_clip.mp4"))
     for k in range(10):  # fewer images than frames asked: the folder must loop
         cv2.imwrite(str(tmp_path / f"frame_{k:03d}.jpg"), capture.read()[1])
     capture.release()
     process = ros_graph.start(
+        "camera_node",
         "camera_node",
         namespace="shop/entrance",
         camera_id="entrance",
@@ -53,9 +56,9 @@ def test_publishes_an_image_folder_letterboxed_and_looped(
         max_frames=FRAMES,
         min_subscribers=1,
     )
-    frames = ros_graph.collect("/shop/entrance/image_raw", process)
+    frames = collect_images(ros_graph, "/shop/entrance/image_raw", process)
     code, log = finish(process)
-    ros_graph.wait_for(frames, FRAMES)
+    wait_until(lambda: len(frames) >= FRAMES, timeout_s=20.0)
     report("folder", frames)
     assert code == 0, log
     assert log.count("looping") == 2
@@ -73,27 +76,27 @@ def test_publishes_an_image_folder_letterboxed_and_looped(
         ("/dev/video77", "no such camera device /dev/video77"),
     ],
 )
-def test_unknown_source_exits_with_a_clear_error(ros_graph: RosGraph, source: str, fragment: str) -> None:
-    code, log = finish(ros_graph.start("camera_node", source=source))
+def test_unknown_source_exits_with_a_clear_error(ros_graph: RosProcesses, source: str, fragment: str) -> None:
+    code, log = finish(ros_graph.start("camera_node", "camera_node", source=source))
     assert code == 1
     assert fragment in log
     assert "Traceback" not in log
 
 
-def test_bad_resize_mode_exits_with_a_clear_error(ros_graph: RosGraph, face_data: Path) -> None:
+def test_bad_resize_mode_exits_with_a_clear_error(ros_graph: RosProcesses, face_data: Path) -> None:
     source = face_data / "video" / "short_hamilton_clip.mp4"
-    code, log = finish(ros_graph.start("camera_node", source=source, resize_mode="crop"))
+    code, log = finish(ros_graph.start("camera_node", "camera_node", source=source, resize_mode="crop"))
     assert code == 1
     assert "unknown resize_mode 'crop'; accepted: letterbox, stretch, none" in log
 
 
-def test_max_frames_zero_means_the_whole_source(ros_graph: RosGraph, tmp_path: Path) -> None:
+def test_max_frames_zero_means_the_whole_source(ros_graph: RosProcesses, tmp_path: Path) -> None:
     for k in range(5):
         cv2.imwrite(str(tmp_path / f"{k}.png"), np.full((90, 160, 3), 30 * k, np.uint8))
-    process = ros_graph.start("camera_node", source=tmp_path, fps=30.0, min_subscribers=1)
-    frames = ros_graph.collect("/image_raw", process)
+    process = ros_graph.start("camera_node", "camera_node", source=tmp_path, fps=30.0, min_subscribers=1)
+    frames = collect_images(ros_graph, "/image_raw", process)
     code, log = finish(process)
-    ros_graph.wait_for(frames, 5)
+    wait_until(lambda: len(frames) >= 5, timeout_s=20.0)
     assert code == 0, log
     assert len(frames) == 5
     assert "end of image folder" in log
@@ -101,13 +104,15 @@ def test_max_frames_zero_means_the_whole_source(ros_graph: RosGraph, tmp_path: P
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
 def test_looping_node_stops_cleanly_on_signal(
-    ros_graph: RosGraph, tmp_path: Path, stop: signal.Signals
+    ros_graph: RosProcesses, tmp_path: Path, stop: signal.Signals
 ) -> None:
     for k in range(3):
         cv2.imwrite(str(tmp_path / f"{k}.png"), np.full((90, 160, 3), 60 * k, np.uint8))
-    process = ros_graph.start("camera_node", source=tmp_path, fps=30.0, loop=True, min_subscribers=1)
-    frames = ros_graph.collect("/image_raw", process)
-    ros_graph.wait_for(frames, 10)
+    process = ros_graph.start(
+        "camera_node", "camera_node", source=tmp_path, fps=30.0, loop=True, min_subscribers=1
+    )
+    frames = collect_images(ros_graph, "/image_raw", process)
+    wait_until(lambda: len(frames) >= 10, timeout_s=20.0)
     process.send_signal(stop)
     code, log = finish(process)
     assert code == 0, log

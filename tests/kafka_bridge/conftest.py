@@ -16,8 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from bridge_support import REPO, RosProcesses, first_line
+from bridge_support import REPO, first_line
 from kafka_bridge.local_broker import BrokerError, LocalBroker
+from ros_processes import RosProcesses
 
 _domains = itertools.count()
 

@@ -12,7 +12,7 @@ import uuid
 from pathlib import Path
 
 import numpy as np
-from bridge_support import RosProcesses, last_stats, stop
+from bridge_support import collect_stats, last_stats
 from confluent_kafka import Consumer, Producer
 from face_common.faces import Box, Face, FaceEvent, FrameFaces, FrameRef
 from face_common.images import array_to_image_msg
@@ -22,6 +22,7 @@ from kafka_bridge.frame_record import FrameMeta, encode_image
 from kafka_bridge.local_broker import LocalBroker
 from kafka_bridge.topics import ensure_topics, events_topic, frames_topic
 from rclpy.qos import QoSProfile, ReliabilityPolicy
+from ros_processes import RosProcesses, stop, wait_until
 from sensor_msgs.msg import Image
 
 GROUP_SESSION_MS = 6000  # tansu joins a group after about half of it
@@ -46,6 +47,7 @@ def test_camera_frames_cross_the_broker_with_their_stamps(
     kafka = {"bootstrap_servers": kafka_broker.bootstrap, "topic": unique("frames"), "stats_period_s": 0.0}
     arrived = ros.collect(Image, "/server/cam1/image_raw", image_summary)
     frames_in = ros.start(
+        "kafka_bridge",
         "frames_in",
         namespace="server",
         group_id=unique("g"),
@@ -53,9 +55,12 @@ def test_camera_frames_cross_the_broker_with_their_stamps(
         camera_ids="[cam1]",
         **kafka,
     )
-    frames_out = ros.start("frames_out", namespace="cam1", encoding="jpeg", jpeg_quality=80, **kafka)
-    assert ros.wait_until(lambda: ros.node.count_publishers("/server/cam1/image_raw") >= 1, timeout_s=30)
+    frames_out = ros.start(
+        "kafka_bridge", "frames_out", namespace="cam1", encoding="jpeg", jpeg_quality=80, **kafka
+    )
+    assert wait_until(lambda: ros.node.count_publishers("/server/cam1/image_raw") >= 1, timeout_s=30)
     camera = ros.start(
+        "camera_node",
         "camera_node",
         namespace="cam1",
         camera_id="cam1",
@@ -65,13 +70,11 @@ def test_camera_frames_cross_the_broker_with_their_stamps(
         max_frames=FRAMES,
         min_subscribers=1,  # frames_out
     )
-    camera_log = (
-        stop(camera, timeout_s=60) if not ros.wait_until(lambda: camera.poll() is not None, 60) else ""
-    )
+    camera_log = stop(camera, timeout_s=60) if not wait_until(lambda: camera.poll() is not None, 60) else ""
     assert camera.wait() == 0 and not camera_log, camera_log
     out_log = stop(frames_out)
     out_stats = last_stats(out_log)
-    ros.wait_until(lambda: len(arrived) >= out_stats["delivered"], timeout_s=20)
+    wait_until(lambda: len(arrived) >= out_stats["delivered"], timeout_s=20)
     in_log = stop(frames_in)
     in_stats = last_stats(in_log)
     print(f"\ncamera -> Kafka -> ROS: frames_out {out_stats}, frames_in {in_stats}, {len(arrived)} arrived")
@@ -92,8 +95,9 @@ def test_frames_in_skips_stale_and_unreadable_records_and_counts_them(
 ) -> None:
     topic = unique("frames")
     arrived = ros.collect(Image, "/server/cam9/image_raw", image_summary)
-    stats = ros.collect_stats("/server/frames_in")
+    stats = collect_stats(ros, "/server/frames_in")
     frames_in = ros.start(
+        "kafka_bridge",
         "frames_in",
         namespace="server",
         bootstrap_servers=kafka_broker.bootstrap,
@@ -104,7 +108,7 @@ def test_frames_in_skips_stale_and_unreadable_records_and_counts_them(
         stats_period_s=0.5,
         camera_ids="[cam9]",
     )
-    assert ros.wait_until(lambda: ros.node.count_publishers("/server/cam9/image_raw") >= 1, timeout_s=30)
+    assert wait_until(lambda: ros.node.count_publishers("/server/cam9/image_raw") >= 1, timeout_s=30)
     ensure_topics({"bootstrap.servers": kafka_broker.bootstrap}, [frames_topic(topic, partitions=2)])
     producer = Producer({"bootstrap.servers": kafka_broker.bootstrap})
     image = np.full((48, 64, 3), 90, np.uint8)
@@ -116,7 +120,7 @@ def test_frames_in_skips_stale_and_unreadable_records_and_counts_them(
     producer.produce(topic, b"not a frame", b"cam9", headers=[("schema_version", b"1")])
     assert producer.flush(10) == 0
 
-    ros.wait_until(lambda: bool(stats) and stats[-1]["received"] == len(ages_s) + 1, timeout_s=20)
+    wait_until(lambda: bool(stats) and stats[-1]["received"] == len(ages_s) + 1, timeout_s=20)
     log = stop(frames_in)
     assert stats and stats[-1] == {"received": 7, "decoded": 3, "too_old": 3, "bad": 1, "unpublishable": 0}, (
         log
@@ -139,6 +143,7 @@ def test_frames_out_reconnects_after_a_broker_restart_and_counts_lost_frames(ros
             Image, "/cam7/image_raw", QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
         )
         frames_in = ros.start(
+            "kafka_bridge",
             "frames_in",
             namespace="server",
             group_id=unique("g"),
@@ -147,6 +152,7 @@ def test_frames_out_reconnects_after_a_broker_restart_and_counts_lost_frames(ros
             **kafka,
         )
         frames_out = ros.start(
+            "kafka_bridge",
             "frames_out",
             namespace="cam7",
             encoding="bgr8",
@@ -155,8 +161,8 @@ def test_frames_out_reconnects_after_a_broker_restart_and_counts_lost_frames(ros
             delivery_timeout_s=2.0,
             **kafka,
         )
-        assert ros.wait_until(lambda: publisher.get_subscription_count() >= 1, timeout_s=20)
-        discovered = ros.wait_until(lambda: ros.node.count_publishers("/server/cam7/image_raw") >= 1, 30)
+        assert wait_until(lambda: publisher.get_subscription_count() >= 1, timeout_s=20)
+        discovered = wait_until(lambda: ros.node.count_publishers("/server/cam7/image_raw") >= 1, 30)
         assert discovered, stop(frames_in)
         image = np.zeros((120, 160, 3), np.uint8)
         published: list[int] = []
@@ -177,7 +183,7 @@ def test_frames_out_reconnects_after_a_broker_restart_and_counts_lost_frames(ros
         ensure_topics({"bootstrap.servers": broker.bootstrap}, [spec])
         after_restart = len(published)
         publish_for(5.0)  # reconnecting and replacing the producer took 2-3 s here
-        ros.wait_until(lambda: published[-1] in arrived, timeout_s=25)
+        wait_until(lambda: published[-1] in arrived, timeout_s=25)
         out_log, in_log = stop(frames_out), stop(frames_in)
 
     stats = last_stats(out_log)
@@ -209,9 +215,9 @@ def test_events_out_produces_one_json_event_per_face(ros: RosProcesses, kafka_br
         FacesMsg, "/cam3/faces_attributed", QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
     )
     events_out = ros.start(
-        "events_out", namespace="cam3", bootstrap_servers=kafka_broker.bootstrap, topic=topic
+        "kafka_bridge", "events_out", namespace="cam3", bootstrap_servers=kafka_broker.bootstrap, topic=topic
     )
-    assert ros.wait_until(lambda: publisher.get_subscription_count() >= 1, timeout_s=20)
+    assert wait_until(lambda: publisher.get_subscription_count() >= 1, timeout_s=20)
     publisher.publish(frame_faces_to_msg(FrameFaces(frame, faces)))
     publisher.publish(frame_faces_to_msg(FrameFaces(FrameRef("cam3", frame.stamp_ns + 1), [])))
 

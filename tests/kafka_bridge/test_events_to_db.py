@@ -29,6 +29,7 @@ from kafka_bridge.event_record import encode_event
 from kafka_bridge.events_to_db import EventsToDatabase
 from kafka_bridge.local_broker import LocalBroker, free_port
 from kafka_bridge.topics import ensure_topics, events_topic
+from ros_processes import wait_until
 
 GROUP_SESSION_MS = 6000  # tansu joins a group after about half of it
 T0_NS = 1_764_000_000_000_000_000
@@ -254,15 +255,6 @@ class EventsToDb:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
-
-
-def wait_until(condition: Callable[[], bool], timeout_s: float, poll_s: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(poll_s)
-    return True
 
 
 @pytest.fixture

@@ -1,0 +1,125 @@
+"""Real node processes in a DDS domain of a test's own, and a node in the test process to talk to them.
+
+Each test gets its own ROS_DOMAIN_ID, so tests running at the same time on one machine never see
+each other's topics. 720p frames need Fast DDS's LARGE_DATA builtin transports between processes;
+the default set-up drops them. (A module of its own, not conftest: test files import from it by name.)
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import rclpy
+from graph_launcher.command_line import resolve_executable
+from graph_launcher.dds_env import BOOTSTRAP_GUARD, RMW_IMPLEMENTATION
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+
+DDS_SETTINGS = {"RMW_IMPLEMENTATION": RMW_IMPLEMENTATION, "FASTDDS_BUILTIN_TRANSPORTS": "LARGE_DATA"}
+"""What the node processes and this process's participant share; with other transports the
+participants may never discover each other."""
+
+
+class RosProcesses:
+    """Node processes in one DDS domain, and a node in this process spun by a thread of its own."""
+
+    def __init__(self, domain_id: int) -> None:
+        self.env = {k: v for k, v in os.environ.items() if k != BOOTSTRAP_GUARD}
+        self.env.update(DDS_SETTINGS, ROS_DOMAIN_ID=str(domain_id), RCUTILS_LOGGING_BUFFERED_STREAM="0")
+        # The participant reads its settings from the environment when it is made.
+        saved = {name: os.environ.get(name) for name in DDS_SETTINGS}
+        os.environ.update(DDS_SETTINGS)
+        try:
+            self.context = rclpy.Context()
+            rclpy.init(context=self.context, domain_id=domain_id)
+            self.node = rclpy.create_node("test_process_peer", context=self.context)
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    del os.environ[name]
+                else:
+                    os.environ[name] = value
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self.lock = threading.Lock()
+        self.processes: list[subprocess.Popen] = []
+        self._spinner = threading.Thread(target=self._spin, daemon=True)
+        self._spinner.start()
+
+    def _spin(self) -> None:
+        while self.context.ok():
+            self.executor.spin_once(timeout_sec=0.05)
+
+    def start(self, package: str, executable: str, namespace: str = "", **params: object) -> subprocess.Popen:
+        """Run a node of ``package`` in this domain; ``params`` become ``-p name:=value``."""
+        args = [resolve_executable(package, executable), "--ros-args"]
+        if namespace:
+            args += ["-r", f"__ns:=/{namespace}"]
+        for name, value in params.items():
+            text = str(value).lower() if isinstance(value, bool) else str(value)
+            args += ["-p", f"{name}:={text}"]
+        process = subprocess.Popen(
+            args, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        self.processes.append(process)
+        return process
+
+    def collect(
+        self, msg_type: type, topic: str, convert: Callable[[Any], Any] = lambda m: m, depth: int = 200
+    ) -> list:
+        """Everything published on ``topic`` from now on, converted on arrival (best effort, as
+        images are published)."""
+        received: list = []
+
+        def store(msg: object) -> None:
+            item = convert(msg)
+            with self.lock:
+                received.append(item)
+
+        qos = QoSProfile(depth=depth, reliability=ReliabilityPolicy.BEST_EFFORT)
+        self.node.create_subscription(msg_type, topic, store, qos)
+        return received
+
+    def close(self) -> None:
+        for process in self.processes:  # left running only when a test failed early
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+        self.executor.shutdown(timeout_sec=1.0)
+        self.node.destroy_node()
+        rclpy.try_shutdown(context=self.context)
+        self._spinner.join(timeout=2.0)
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float, poll_s: float = 0.05) -> bool:
+    """Whether ``condition`` came true within ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(poll_s)
+    return True
+
+
+def finish(process: subprocess.Popen, timeout_s: float = 60.0) -> tuple[int, str]:
+    """Wait for a node process to exit by itself; return its exit code and its log."""
+    try:
+        output, _ = process.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+        pytest.fail(f"{process.args[0]} did not exit within {timeout_s} s; log:\n{output}")
+    return process.returncode, output
+
+
+def stop(process: subprocess.Popen, timeout_s: float = 20.0) -> str:
+    """Ctrl-C a node process and return its log (it must exit by itself)."""
+    process.send_signal(signal.SIGINT)
+    return finish(process, timeout_s)[1]
