@@ -179,9 +179,6 @@ def test_frames_out_reconnects_after_a_broker_restart_and_counts_lost_frames(ros
                 published.append(frame.stamp_ns)
                 time.sleep(1 / fps)
 
-        # The whole path must be live (frames_in in its consumer group) before the broker dies,
-        # or the frames it holds in memory die with it unread.
-        assert wait_until(lambda: publish_for(0.5) or bool(arrived), timeout_s=60), stop(frames_in)
         publish_for(2.0)
         # tansu keeps records in memory: let frames_in read what was sent so far, so that only the
         # outage itself (not consumer lag at the moment of the kill) costs frames.
