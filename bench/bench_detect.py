@@ -3,6 +3,8 @@
 Frames are real video frames from the data folder's ``video/`` clips, letterboxed to 1280x720 as
 ``camera_node`` publishes them. Run: ``python bench/bench_detect.py [--detectors haar,hog,cnn] [--json]``.
 The CNN takes seconds per 720p frame on CPU; ``--budget-s`` caps the time spent per row.
+``retinaface`` resizes the frame to its own ``input_size`` (longest side), so it gets one row per
+``--input-sizes`` value at ``detect_scale`` 1.0 instead of one per scale.
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ from bench_common import (
 from face_detect_node.detectors import DETECTORS, make_detector
 
 
-def bench(name: str, scale: float, frames: list[np.ndarray], repeat: int, budget_s: float) -> dict:
-    detector = make_detector(name, detect_scale=scale)
+def bench(
+    name: str, scale: float, options: dict[str, int], frames: list[np.ndarray], repeat: int, budget_s: float
+) -> dict:
+    detector = make_detector(name, detect_scale=scale, **options)
     detector.detect(frames[0])  # warm-up: first-call allocations
     times_ms, faces = [], []
     started = time.perf_counter()
@@ -46,6 +50,7 @@ def bench(name: str, scale: float, frames: list[np.ndarray], repeat: int, budget
     return {
         "detector": name,
         "detect_scale": scale,
+        "options": " ".join(f"{key}={value}" for key, value in options.items()),
         "frames": len(times_ms),
         "median_ms": round(statistics.median(times_ms), 1),
         "mean_faces": round(statistics.mean(faces), 2),
@@ -56,6 +61,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--detectors", default=",".join(DETECTORS), help="comma-separated backends")
     parser.add_argument("--scales", default="1.0,0.5", help="comma-separated detect_scale values")
+    parser.add_argument(
+        "--input-sizes", default="480,640,800,960,1280", help="retinaface: comma-separated input_size values"
+    )
     parser.add_argument("--video-dir", type=Path, default=DATA_ROOT / "video")
     parser.add_argument("--frames-per-video", type=int, default=4)
     parser.add_argument("--repeat", type=int, default=3)
@@ -66,11 +74,15 @@ def main() -> None:
     frames = video_frames(sorted(args.video_dir.glob("*.mp4")), args.frames_per_video)
     if not frames:
         raise SystemExit(f"no .mp4 frames found in {args.video_dir}")
-    rows = [
-        bench(name, float(scale), frames, args.repeat, args.budget_s)
+    configs = [
+        (name, float(scale), {})
         for name in args.detectors.split(",")
+        if name != "retinaface"
         for scale in args.scales.split(",")
     ]
+    if "retinaface" in args.detectors.split(","):
+        configs += [("retinaface", 1.0, {"input_size": int(size)}) for size in args.input_sizes.split(",")]
+    rows = [bench(*config, frames, args.repeat, args.budget_s) for config in configs]
     machine = {
         **machine_info(),
         "opencv_threads": cv2.getNumThreads(),
@@ -82,6 +94,7 @@ def main() -> None:
     columns = {
         "detector": "detector",
         "scale": "detect_scale",
+        "options": "options",
         "frames": "frames",
         "median ms": "median_ms",
         "faces/frame": "mean_faces",
