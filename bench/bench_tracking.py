@@ -1,4 +1,4 @@
-"""Tracking quality when the detector runs on every k-th frame: IouTracker against FaceTracker.
+"""Tracking quality when the detector runs on every k-th frame: FaceTracker's carried boxes.
 
 Synthetic scenes at the store camera's 12 fps and 1280x720 (no models: tracking is pure logic,
 and synthetic truth says exactly which face is which):
@@ -12,8 +12,9 @@ and synthetic truth says exactly which face is which):
 
 Detections are the true boxes with 2 px jitter, 8 % missed, and a 5 % chance per detection
 frame of one false face. Each tracker sees ``update`` on detection frames and ``carry`` between
-them; IouTracker has no prediction, so it carries each face's last box ("hold"), and
-"bytetrack+hold" is FaceTracker's ids with that same hold instead of its Kalman prediction.
+them; "bytetrack+hold" is FaceTracker's ids with each face's last box held instead of its
+Kalman prediction. (The earlier greedy-overlap IouTracker, measured against it here before it
+was removed, swapped or split ids from detection every 2nd frame on: docs/benchmarks.md.)
 
 Per scene (medians over the scenes are printed): ``idsw``, the times a true face's track id
 changes; ``ids/face``, distinct ids per true face (fragmentation); ``merged``, ids that covered
@@ -36,9 +37,9 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from bench_common import add_output_arguments, emit, format_records, percentile
-from face_common.faces import Box, Face, FrameFaces, FrameRef
+from face_common.faces import Box
 from face_detect_node.matching import iou, match_greedy
-from face_detect_node.tracking import DEFAULT_LOST_TRACK_S, FaceTracker, IouTracker
+from face_detect_node.tracking import FaceTracker
 
 FPS = 12.0
 WIDTH, HEIGHT = 1280, 720
@@ -160,32 +161,14 @@ class ByteTrackRun:
         return self._last if self._hold else carried
 
 
-class IouRun:
-    """IouTracker with the same lost-track time as FaceTracker; carries the last boxes."""
-
-    def __init__(self, every: int) -> None:
-        self._tracker = IouTracker(max_missed=math.ceil(DEFAULT_LOST_TRACK_S * FPS / every))
-        self._last: Tracked = []
-
-    def update(self, found: list[tuple[Box, float]]) -> Tracked:
-        frame = FrameFaces(FrameRef("bench", 0), [Face(i, b, s) for i, (b, s) in enumerate(found)])
-        self._tracker.track(frame)
-        self._last = [(f.track_id, f.box) for f in frame.faces]
-        return self._last
-
-    def carry(self) -> Tracked:
-        return self._last
-
-
-RUNS: dict[str, Callable[[int], ByteTrackRun | IouRun]] = {
-    "iou (hold)": IouRun,
+RUNS: dict[str, Callable[[int], ByteTrackRun]] = {
     "bytetrack+hold": lambda every: ByteTrackRun(hold=True),
     "bytetrack": lambda every: ByteTrackRun(hold=False),
 }
 
 
 def run_scene(
-    faces: list[Walker], make: Callable[[int], ByteTrackRun | IouRun], every: int, seed: int
+    faces: list[Walker], make: Callable[[int], ByteTrackRun], every: int, seed: int
 ) -> dict:
     rng = random.Random(seed)
     tracker = make(every)

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 from face_common.faces import Box, Face, FrameFaces, FrameRef
-from face_detect_node.annotation import BOX_COLOR, AnnotatedFrameWriter, annotate, face_label
+from face_detect_node.annotation import BOX_COLOR, AnnotatedFrameWriter, StampPairer, annotate, face_label
 from face_detect_node.detection import detect_faces
 from face_detect_node.detectors import make_detector
 
@@ -79,3 +79,23 @@ def test_unwritable_folder_is_an_os_error(tmp_path) -> None:
     blocker.write_text("not a folder")
     with pytest.raises(OSError):
         AnnotatedFrameWriter(blocker).write(np.zeros((4, 4, 3), np.uint8), FrameRef("c", 1))
+
+
+def test_stamp_pairer_pairs_frames_and_faces_in_either_order() -> None:
+    pairer: StampPairer[str, str] = StampPairer(max_wait_ns=100)
+    assert pairer.add_frame(10, "frame10") is None
+    assert pairer.add_frame(20, "frame20") is None
+    assert pairer.add_faces(20, "faces20") == "frame20"
+    assert pairer.add_faces(30, "faces30") is None  # faces first ...
+    assert pairer.add_frame(30, "frame30") == "faces30"  # ... then their frame
+    assert pairer.add_faces(10, "faces10") == "frame10"
+    assert pairer.unpaired == 0
+
+
+def test_stamp_pairer_drops_what_waited_too_long() -> None:
+    pairer: StampPairer[str, str] = StampPairer(max_wait_ns=100)
+    pairer.add_frame(0, "lost frame")  # its faces never come
+    pairer.add_faces(50, "lost faces")  # its frame never comes
+    pairer.add_frame(200, "late")
+    assert pairer.unpaired == 2
+    assert pairer.add_faces(0, "too late") is None  # the frame is gone

@@ -2,7 +2,6 @@
 
 FaceTracker (ByteTrack, detection on every k-th frame): ids that survive crossing, occlusion and
 neighbours, end when a face leaves, and boxes carried through the frames without detection.
-IouTracker: the earlier overlap tracker, still used by the node until it moves to FaceTracker.
 """
 
 from __future__ import annotations
@@ -10,52 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from face_common.faces import Box, Face, FrameFaces, FrameRef
+from face_common.faces import Box
 from face_detect_node.matching import iou
-from face_detect_node.tracking import FaceTracker, IouTracker, TrackedFace
+from face_detect_node.tracking import FaceTracker, TrackedFace
 
 FPS = 12.0
 
 
-def frame(*boxes: Box) -> FrameFaces:
-    return FrameFaces(FrameRef("cam", 0), [Face(index=i, box=b, score=1.0) for i, b in enumerate(boxes)])
-
-
-def track_ids(tracker: IouTracker, *boxes: Box) -> list[int]:
-    faces = frame(*boxes)
-    assert tracker.track(faces) == []
-    return [face.track_id for face in faces.faces]
-
-
 A, B = Box(100, 100, 50, 50), Box(400, 100, 50, 50)
-
-
-def test_moving_faces_keep_their_tracks_and_a_newcomer_gets_a_new_one() -> None:
-    tracker = IouTracker()
-    assert track_ids(tracker, A, B) == [1, 2]
-    assert track_ids(tracker, Box(405, 102, 50, 50), Box(104, 98, 50, 50)) == [2, 1]  # order does not matter
-    assert track_ids(tracker, Box(108, 96, 50, 50), Box(700, 300, 60, 60)) == [1, 3]
-
-
-@pytest.mark.parametrize(("gap_frames", "same_track"), [(2, True), (3, False)])
-def test_a_track_survives_max_missed_frames_only(gap_frames: int, same_track: bool) -> None:
-    tracker = IouTracker(max_missed=2)
-    (first,) = track_ids(tracker, A)
-    for _ in range(gap_frames):
-        assert track_ids(tracker) == []
-    (again,) = track_ids(tracker, A)
-    assert (again == first) is same_track
-
-
-def test_low_overlap_starts_a_new_track() -> None:
-    tracker = IouTracker(min_iou=0.5)
-    assert track_ids(tracker, A) == [1]
-    assert track_ids(tracker, Box(130, 100, 50, 50)) == [2]  # IoU 0.25
-
-
-def test_bad_threshold_is_refused() -> None:
-    with pytest.raises(ValueError, match="min_iou"):
-        IouTracker(min_iou=0.0)
 
 
 Scene = Callable[[int], list[Box]]
@@ -162,14 +123,6 @@ def test_weak_detections_continue_tracks_but_start_none() -> None:
     assert tracker.update([(Box(102, 100, 50, 50), 0.3), (B, 0.3)]) == [
         TrackedFace(face.track_id, Box(102, 100, 50, 50), 0.3, detected=True)
     ]
-
-
-def test_stage_form_sets_track_ids_in_place() -> None:
-    tracker = FaceTracker(FPS)
-    first, second = frame(A, B), frame(Box(404, 102, 50, 50), Box(103, 99, 50, 50))
-    assert tracker.track(first) == [] and tracker.track(second) == []
-    assert [f.track_id for f in first.faces] == [1, 2]
-    assert [f.track_id for f in second.faces] == [2, 1]
 
 
 @pytest.mark.parametrize("kwargs", [{"match_iou": 0.0}, {"match_iou": 1.5}, {"lost_track_s": -1.0}])

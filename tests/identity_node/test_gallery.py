@@ -169,7 +169,7 @@ def test_excluded_ids_are_never_matched(tmp_path: Path):
     with open_gallery(tmp_path) as gallery:
         first, second = gallery.match_or_enrol(unit(0)).face_id, gallery.match_or_enrol(unit(1)).face_id
         near_first = unit(0) + unit(5, 0.1)
-        assert gallery.nearest_distance(near_first) == pytest.approx(0.1, abs=1e-6)
+        assert gallery.nearest(near_first) == (first, pytest.approx(0.1, abs=1e-6))
         # the nearest ID is taken: the next one is farther than the threshold, so enrol
         match = gallery.match_or_enrol(near_first, exclude_ids={first})
         assert match.new_face and match.face_id not in (first, second)

@@ -154,34 +154,118 @@ class _CountingDescriptor(_FixedDescriptor):
         return super().describe_many(faces)
 
 
-def tracked_frame(stamp_s: float, track_id: int) -> FrameFaces:
-    crop = np.zeros((40, 40, 3), np.uint8)
+def textured_crop(seed: int = 0) -> np.ndarray:
+    """A sharp 40x40 crop (random texture): a usable view for the quality score."""
+    return np.random.default_rng(seed).integers(0, 256, (40, 40, 3), dtype=np.uint8)
+
+
+def tracked_frame(stamp_s: float, track_id: int, box_size: int = 20, score: float = 1.0) -> FrameFaces:
     face = Face(
-        index=0, box=Box(10, 10, 20, 20), score=1.0, crop=crop, crop_box=Box(0, 0, 40, 40), track_id=track_id
+        index=0,
+        box=Box(10, 10, box_size, box_size),
+        score=score,
+        crop=textured_crop(),
+        crop_box=Box(0, 0, 40, 40),
+        track_id=track_id,
     )
     return FrameFaces(FrameRef("c", round(stamp_s * 1e9)), [face])
 
 
-@pytest.mark.parametrize(("redescribe_every", "described"), [(1, 6), (3, 2), (6, 1)])
-def test_a_tracked_face_is_described_every_nth_frame_and_keeps_its_id(
-    tmp_path: Path, redescribe_every: int, described: int
+def unit4(axis: int) -> np.ndarray:
+    return np.eye(4, dtype=np.float32)[axis]
+
+
+def test_a_new_track_is_enrolled_after_m_agreeing_views_then_described_only_for_better_views(
+    tmp_path: Path,
 ) -> None:
-    descriptor = _CountingDescriptor([np.eye(4, dtype=np.float32)[0]])
+    descriptor = _CountingDescriptor([unit4(0)])
     with FaceGallery(tmp_path / "g.sqlite", descriptor_kind="fixed", descriptor_size=4) as gallery:
-        identifier = FaceIdentifier(descriptor, gallery, redescribe_every=redescribe_every)
+        identifier = FaceIdentifier(descriptor, gallery, min_views_to_enrol=3)
         frames = [tracked_frame(0.1 * i, track_id=7) for i in range(6)]
         for frame in frames:
             identifier.identify(frame)
-    assert descriptor.described == described
-    assert [f.faces[0].face_id for f in frames] == [1] * 6
-    assert [f.faces[0].new_face for f in frames] == [True] + [False] * 5
+        assert descriptor.described == 3  # three pending views, then none: no view was better
+        assert [f.faces[0].face_id for f in frames] == [UNKNOWN_FACE_ID] * 2 + [1] * 4
+        assert [f.faces[0].new_face for f in frames] == [False, False, True, False, False, False]
+        # a clearly larger view of the same track is described again and keeps the ID
+        bigger = tracked_frame(0.7, track_id=7, box_size=30)
+        identifier.identify(bigger)
+        assert descriptor.described == 4 and bigger.faces[0].face_id == 1
+
+
+def test_views_are_capped_per_track(tmp_path: Path) -> None:
+    descriptor = _CountingDescriptor([unit4(0)])
+    with FaceGallery(tmp_path / "g.sqlite", descriptor_kind="fixed", descriptor_size=4) as gallery:
+        identifier = FaceIdentifier(descriptor, gallery, max_views=4, min_views_to_enrol=1)
+        for i, size in enumerate(range(10, 40, 3)):  # every view better than the last
+            identifier.identify(tracked_frame(0.1 * i, track_id=1, box_size=size))
+    assert descriptor.described == 4
+
+
+def test_a_one_frame_detection_never_becomes_a_customer(tmp_path: Path) -> None:
+    with FaceGallery(tmp_path / "g.sqlite", descriptor_kind="fixed", descriptor_size=4) as gallery:
+        identifier = FaceIdentifier(_FixedDescriptor([unit4(0)]), gallery, min_views_to_enrol=3)
+        glimpse = tracked_frame(0.0, track_id=1)
+        identifier.identify(glimpse)
+        assert glimpse.faces[0].face_id == UNKNOWN_FACE_ID and gallery.face_ids() == set()
+
+
+def test_views_that_disagree_do_not_enrol(tmp_path: Path) -> None:
+    """A track whose views are not one person (a tracker mix-up) stays unknown."""
+    with FaceGallery(tmp_path / "g.sqlite", descriptor_kind="fixed", descriptor_size=4) as gallery:
+        descriptor = _FixedDescriptor([unit4(0)])
+        identifier = FaceIdentifier(descriptor, gallery, min_views_to_enrol=3)
+        for i, axis in enumerate((0, 1, 2)):  # pairwise sqrt(2) apart: no two views agree
+            descriptor.vectors = [unit4(axis)]
+            identifier.identify(tracked_frame(0.1 * i, track_id=1))
+        assert gallery.face_ids() == set()
+
+
+def test_a_returning_person_gets_the_known_id_once_the_track_has_m_views(tmp_path: Path) -> None:
+    with FaceGallery(tmp_path / "g.sqlite", descriptor_kind="fixed", descriptor_size=4) as gallery:
+        known_id = gallery.enrol(unit4(0))
+        identifier = FaceIdentifier(
+            _FixedDescriptor([unit4(0) + 0.1 * unit4(1)]), gallery, min_views_to_enrol=2
+        )
+        frames = [tracked_frame(0.1 * i, track_id=5) for i in range(3)]
+        for frame in frames:
+            identifier.identify(frame)
+        assert gallery.face_ids() == {known_id}  # nobody new
+    assert [f.faces[0].face_id for f in frames] == [UNKNOWN_FACE_ID, known_id, known_id]
+    assert not any(f.faces[0].new_face for f in frames)
+    assert frames[-1].faces[0].distance == pytest.approx(0.1, abs=1e-6)
+
+
+def test_a_track_that_turns_into_somebody_else_starts_over(tmp_path: Path) -> None:
+    """A better view that no longer matches the track's ID (the tracker followed the box onto
+    another person) un-names the track until its new views are decided."""
+    with FaceGallery(tmp_path / "g.sqlite", descriptor_kind="fixed", descriptor_size=4) as gallery:
+        descriptor = _FixedDescriptor([unit4(0)])
+        identifier = FaceIdentifier(descriptor, gallery, min_views_to_enrol=1)
+        identifier.identify(tracked_frame(0.0, track_id=1, box_size=12))
+        descriptor.vectors = [unit4(1)]
+        switched = tracked_frame(0.1, track_id=1, box_size=30)
+        identifier.identify(switched)
+        assert switched.faces[0].face_id == 2 and switched.faces[0].new_face
+
+
+def test_a_carried_box_is_not_described(tmp_path: Path) -> None:
+    """Boxes the tracker carried through a frame without detection (score NaN) are never described."""
+    descriptor = _CountingDescriptor([unit4(0)])
+    with FaceGallery(tmp_path / "g.sqlite", descriptor_kind="fixed", descriptor_size=4) as gallery:
+        identifier = FaceIdentifier(descriptor, gallery, min_views_to_enrol=1)
+        identifier.identify(tracked_frame(0.0, track_id=2))
+        carried = tracked_frame(0.1, track_id=2, box_size=36, score=float("nan"))
+        identifier.identify(carried)
+    assert descriptor.described == 1 and carried.faces[0].face_id == 1
 
 
 def test_an_untracked_or_long_unseen_track_is_described_again(tmp_path: Path) -> None:
-    descriptor = _CountingDescriptor([np.eye(4, dtype=np.float32)[0]])
+    descriptor = _CountingDescriptor([unit4(0)])
     with FaceGallery(tmp_path / "g.sqlite", descriptor_kind="fixed", descriptor_size=4) as gallery:
-        identifier = FaceIdentifier(descriptor, gallery, redescribe_every=6, track_ttl_s=1.0)
+        identifier = FaceIdentifier(descriptor, gallery, min_views_to_enrol=1, track_ttl_s=1.0)
         identifier.identify(tracked_frame(0.0, track_id=3))
-        identifier.identify(tracked_frame(0.1, track_id=-1))  # no track: always described
+        identifier.identify(tracked_frame(0.1, track_id=3))  # same view: not described
+        identifier.identify(tracked_frame(0.2, track_id=-1))  # no track: always described
         identifier.identify(tracked_frame(2.0, track_id=3))  # the track expired after 1 s
     assert descriptor.described == 3

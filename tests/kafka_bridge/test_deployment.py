@@ -28,22 +28,16 @@ import cv2
 import numpy as np
 import pytest
 import rclpy
-from agegender_node.attribution import FaceAttributor
-from agegender_node.estimators import create_estimator
 from bridge_support import REPO, last_stats
 from confluent_kafka import Consumer
-from face_analytics.offline import SourceFrame, process_frames
+from face_analytics.offline import SourceFrame, graph_stages, process_frames
 from face_common.faces import FaceEvent
-from face_detect_node.detectors import make_detector
-from face_detect_node.tracking import IouTracker
+from face_detect_node.detection import DetectionConfig, FaceFinder
 from face_sink.mysql_store import PASSWORD_ENV, open_store
 from face_sink.schema import EventStore, open_sqlite_store
 from graph_launcher.command_line import resolve_executable
 from graph_launcher.dds_env import DDS_CHOICE_VARIABLES as DDS_CHOICES
 from graph_launcher.dds_env import PROFILE_VARIABLE
-from identity_node.descriptor import DESCRIPTOR_SIZE, make_descriptor
-from identity_node.gallery import FaceGallery
-from identity_node.identification import FaceIdentifier
 from kafka_bridge.event_record import decode_event
 from kafka_bridge.frame_intake import FrameIntake
 from kafka_bridge.frame_record import decode_image, encode_image
@@ -159,18 +153,13 @@ def differences(found: Iterable[FaceEvent], expected: Iterable[FaceEvent]) -> li
 
 def offline_events(frames: list[SourceFrame], workdir: Path) -> list[FaceEvent]:
     """What face_offline's cores make of ``frames`` with the server's backends and a fresh gallery."""
-    detector = make_detector(DETECTOR)
-    descriptor = make_descriptor("dlib_resnet")
-    estimator = create_estimator(AGEGENDER, REPO / "models")
+    finder = FaceFinder(DetectionConfig(detector=DETECTOR, frame_rate=FPS))
     store = open_sqlite_store(workdir / "offline_events.sqlite")
     try:
-        with FaceGallery(workdir / "offline_gallery.sqlite", descriptor.name, DESCRIPTOR_SIZE) as gallery:
-            stages = [
-                IouTracker().track,
-                FaceIdentifier(descriptor, gallery).identify,
-                FaceAttributor(estimator).attribute,
-            ]
-            counters = process_frames(frames, detector, stages, store)
+        with graph_stages(
+            workdir / "offline_gallery.sqlite", agegender_backend=AGEGENDER, model_dir=REPO / "models"
+        ) as stages:
+            counters = process_frames(frames, finder, stages, store)
         assert counters.unreadable_frames == counters.skipped_faces == 0
         return store.read_events()
     finally:
@@ -240,6 +229,7 @@ def test_pi_and_server_over_kafka_write_the_offline_events_to_mysql(
         group_id=unique("frames_in"),
         max_frame_age_s=0.0,  # analytics: every frame, however late (a float parameter)
         detector=DETECTOR,
+        fps=FPS,
         agegender_backend=AGEGENDER,
         gallery=tmp_path / "gallery.sqlite",
         database=f"sqlite:///{server_sqlite}",

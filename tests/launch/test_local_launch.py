@@ -18,21 +18,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from agegender_node.attribution import FaceAttributor
-from agegender_node.estimators import create_estimator
 from camera_node.resize import ResizeMode
-from face_analytics.offline import FrameClock, FrameSize, process_frames, source_frames
-from face_detect_node.detectors import make_detector
-from face_detect_node.tracking import IouTracker
+from face_analytics.offline import FrameClock, FrameSize, graph_stages, process_frames, source_frames
+from face_detect_node.detection import DetectionConfig, FaceFinder
 from face_sink.schema import open_sqlite_store
-from identity_node.descriptor import DESCRIPTOR_SIZE, make_descriptor
-from identity_node.gallery import FaceGallery
-from identity_node.identification import FaceIdentifier
 
 REPO = Path(__file__).resolve().parents[2]
 CLIP = REPO / "samples" / "video" / "short_hamilton_clip.mp4"
-# Fast, deterministic backends; frame rates low enough that no stage drops a frame on 2 cores.
-GRAPH_ARGS = {"detector": "hog", "detect_scale": "0.5", "agegender_backend": "dlib_onnx"}
+# The graph's default backends (deterministic); frame rates low enough that no stage drops a
+# frame on 2 cores.
 DOMAIN_ID = 150 + os.getpid() % 80  # valid Fast DDS domains end at 232
 
 
@@ -49,19 +43,13 @@ def frame_results(database: Path) -> list[list[tuple]]:
     ]
 
 
-def run_offline(source: Path, frame_count: int, tmp_path: Path) -> Path:
+def run_offline(source: Path, frame_count: int, fps: float, tmp_path: Path) -> Path:
     database = tmp_path / "offline.sqlite"
-    frames = source_frames(source, "cam1", FrameClock(0, 1.0), FrameSize(1280, 720, ResizeMode.LETTERBOX))
-    descriptor = make_descriptor("dlib_resnet")
+    frames = source_frames(source, "cam1", FrameClock(0, fps), FrameSize(1280, 720, ResizeMode.LETTERBOX))
+    finder = FaceFinder(DetectionConfig(frame_rate=fps))
     store = open_sqlite_store(database)
-    with FaceGallery(tmp_path / "offline_gallery.sqlite", descriptor.name, DESCRIPTOR_SIZE) as gallery:
-        stages = [
-            IouTracker().track,
-            FaceIdentifier(descriptor, gallery).identify,
-            FaceAttributor(create_estimator("dlib_onnx", REPO / "models")).attribute,
-        ]
-        detector = make_detector("hog", detect_scale=0.5)
-        process_frames(itertools.islice(frames, frame_count), detector, stages, store)
+    with graph_stages(tmp_path / "offline_gallery.sqlite", model_dir=REPO / "models") as stages:
+        process_frames(itertools.islice(frames, frame_count), finder, stages, store)
     store.close()
     return database
 
@@ -82,7 +70,6 @@ def test_local_graph_writes_the_events_offline_processing_writes(
     source = CLIP if source_name == "clip" else photo_folder(face_data, tmp_path / "photos")
     database = tmp_path / "graph.sqlite"
     arguments = {
-        **GRAPH_ARGS,
         "fps": fps,
         "source": str(source),
         "max_frames": str(frame_count),
@@ -106,7 +93,7 @@ def test_local_graph_writes_the_events_offline_processing_writes(
     assert f"after {frame_count} frames: source done" in log, log[-4000:]
 
     graph = frame_results(database)
-    offline = frame_results(run_offline(source, frame_count, tmp_path))
+    offline = frame_results(run_offline(source, frame_count, float(fps), tmp_path))
     ids = sorted({face[1] for frame in graph for face in frame})
     print(f"\n{source_name}: {len(graph)} of {frame_count} frames with faces, face IDs {ids}")
     assert len(offline) >= frame_count // 3, "the source shows faces in many of its frames"

@@ -12,11 +12,12 @@ setup(
     ],
     install_requires=["setuptools"],
     zip_safe=True,
-    description="Face detection (Haar, dlib HOG, dlib MMOD CNN): boxes, crops and an annotated image.",
+    description="Face detection (RetinaFace, Haar, dlib HOG/CNN) and tracking; the annotated image.",
     license="Apache-2.0",
     entry_points={
         "console_scripts": [
             f"face_detect_node = {PACKAGE}.face_detect_node:main",
+            f"face_annotator = {PACKAGE}.annotator_node:main",
         ],
     },
 )

@@ -13,11 +13,12 @@ from pathlib import Path
 
 from face_common.node_support import read_only, spin_node
 from face_common.ros_msgs import FACES_QOS, FacesMsg, frame_faces_from_msg, frame_faces_to_msg
+from face_common.track_views import DEFAULT_MAX_VIEWS
 from rcl_interfaces.msg import IntegerRange
 from rclpy.node import Node
 
 from agegender_node.attribution import FaceAttributor
-from agegender_node.estimators import AUTO_BACKEND, BACKENDS, create_estimator
+from agegender_node.estimators import BACKENDS, DEFAULT_BACKEND, create_estimator
 
 SUMMARY_PERIOD_S = 10.0
 
@@ -29,10 +30,10 @@ class AgeGenderNode(Node):
         super().__init__("agegender_node")
         backend = self.declare_parameter(
             "backend",
-            AUTO_BACKEND,
+            DEFAULT_BACKEND,
             read_only(
-                f"Age/gender backend, one of {sorted(BACKENDS)}; '{AUTO_BACKEND}' takes wideresnet_onnx "
-                "when its export is in model_dir, else wideresnet_keras when the weights are, else dlib_onnx"
+                f"Age/gender backend, one of {sorted(BACKENDS)}; the wideresnet ones need the files "
+                "scripts/fetch_models.sh puts in model_dir"
             ),
         ).value
         model_dir = Path(
@@ -50,8 +51,17 @@ class AgeGenderNode(Node):
                 integer_range=[IntegerRange(from_value=1, to_value=64, step=1)],
             ),
         ).value
+        max_views = self.declare_parameter(
+            "max_views_per_track",
+            DEFAULT_MAX_VIEWS,
+            read_only(
+                "Estimate a face track at most this many times (its best views, as identity picks "
+                "them) and pool them: median age, mean P(female)",
+                integer_range=[IntegerRange(from_value=1, to_value=100, step=1)],
+            ),
+        ).value
         os.environ.setdefault("OMP_NUM_THREADS", str(num_threads))
-        self._attributor = FaceAttributor(create_estimator(backend, model_dir, num_threads))
+        self._attributor = FaceAttributor(create_estimator(backend, model_dir, num_threads), max_views)
 
         self._publisher = self.create_publisher(FacesMsg, "faces_attributed", FACES_QOS)
         self.create_subscription(FacesMsg, "faces_identified", self._on_faces, FACES_QOS)
@@ -92,7 +102,8 @@ class AgeGenderNode(Node):
 
     def _log_summary(self) -> None:
         self.get_logger().info(
-            f"frames={self.frames} faces={self.faces} bad_messages={self.bad_messages} "
+            f"frames={self.frames} faces={self.faces} estimated={self._attributor.estimates} "
+            f"bad_messages={self.bad_messages} "
             f"skipped_faces={self.skipped_faces} failed_frames={self.failed_frames}"
         )
 

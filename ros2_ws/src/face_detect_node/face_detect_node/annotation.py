@@ -1,9 +1,12 @@
-"""Drawing a frame's faces for viewers (rqt_image_view, rviz, Foxglove)."""
+"""Drawing a frame's faces and what the graph concluded about them, for viewers (rqt_image_view,
+rviz, Foxglove) and for people checking the product's output."""
 
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import cv2
 import numpy as np
@@ -60,3 +63,45 @@ class AnnotatedFrameWriter:
         if not cv2.imwrite(str(path), annotated_bgr, [cv2.IMWRITE_JPEG_QUALITY, self.quality]):
             raise OSError(f"OpenCV could not write {path}")
         return path
+
+
+Pending = TypeVar("Pending")
+Partner = TypeVar("Partner")
+
+
+class StampPairer(Generic[Pending, Partner]):
+    """Pairs two streams of one camera by capture stamp: frames and their (later) conclusions.
+
+    Identity and age/gender finish a frame's faces a few hundred ms after the camera published
+    it, so frames wait here for their faces (and, should faces win the race, faces wait for their
+    frame). Whatever waited longer than ``max_wait_ns`` of capture time is dropped and counted:
+    a frame whose faces never come (the graph dropped it) must not pile up.
+    """
+
+    def __init__(self, max_wait_ns: int) -> None:
+        self.max_wait_ns = max_wait_ns
+        self._frames: OrderedDict[int, Pending] = OrderedDict()
+        self._faces: OrderedDict[int, Partner] = OrderedDict()
+        self.unpaired = 0
+
+    def add_frame(self, stamp_ns: int, frame: Pending) -> Partner | None:
+        """Keep ``frame``; its faces when they are already here (then the pair is done)."""
+        if stamp_ns in self._faces:
+            return self._faces.pop(stamp_ns)
+        self._frames[stamp_ns] = frame
+        self._expire(stamp_ns)
+        return None
+
+    def add_faces(self, stamp_ns: int, faces: Partner) -> Pending | None:
+        """Keep ``faces``; their frame when it is already here (then the pair is done)."""
+        if stamp_ns in self._frames:
+            return self._frames.pop(stamp_ns)
+        self._faces[stamp_ns] = faces
+        self._expire(stamp_ns)
+        return None
+
+    def _expire(self, now_ns: int) -> None:
+        for waiting in (self._frames, self._faces):
+            for stamp in [s for s in waiting if s < now_ns - self.max_wait_ns]:
+                del waiting[stamp]
+                self.unpaired += 1

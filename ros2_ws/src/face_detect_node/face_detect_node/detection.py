@@ -1,17 +1,85 @@
-"""One frame in, one :class:`FrameFaces` out: boxes, scores, stable indices and padded crops."""
+"""One frame in, one :class:`FrameFaces` out: boxes, scores, track ids, stable indices, padded crops.
+
+:class:`FaceFinder` is the face detection node's core, and offline processing runs the same one:
+the detector on every ``detect_every``-th frame, the tracker carrying the boxes through the
+frames in between. :class:`DetectionConfig` is the single source of its defaults.
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
 import numpy as np
 from face_common.crops import crop_zero_padded
-from face_common.faces import Face, FrameFaces, FrameRef
+from face_common.faces import Box, Face, FrameFaces, FrameRef
 
-from face_detect_node.detectors import FaceDetector
+from face_detect_node.detectors import DEFAULT_DETECTOR, DEFAULT_MIN_FACE_SIZE, FaceDetector, make_detector
+from face_detect_node.tracking import FaceTracker, TrackedFace
 
 #: Margin of the crop around the face box, per side, as a fraction of the box. The seed cut
 #: +10%; the age/gender model was trained on 40% margins, and identity finds its landmarks
 #: inside the same crop, so one 40% crop serves both.
 DEFAULT_CROP_MARGIN = 0.4
+
+
+#: Frames further apart than 1/this are not tracked: a face can move anywhere in between.
+MIN_TRACKING_FRAME_RATE = 2.0
+
+
+@dataclass(frozen=True)
+class DetectionConfig:
+    """How a camera's faces are found; the node's parameters and ``face_offline``'s options.
+
+    ``detect_every`` 3 at 12 frames/s runs the detector 4 times a second; faces at a till move
+    little in 1/4 s and the tracker predicts where (``docs/benchmarks.md`` measures the cost and
+    ``bench/bench_tracking.py`` the carried boxes). Under :data:`MIN_TRACKING_FRAME_RATE` (a
+    folder of photos, a time-lapse) frames are too far apart for a face to be followed: every
+    frame is detected and its faces are left untracked.
+    """
+
+    detector: str = DEFAULT_DETECTOR
+    min_face_size: int = DEFAULT_MIN_FACE_SIZE
+    detect_scale: float = 1.0
+    detect_every: int = 3
+    frame_rate: float = 12.0
+    crop_margin: float = DEFAULT_CROP_MARGIN
+
+    def __post_init__(self) -> None:
+        if self.detect_every < 1:
+            raise ValueError(f"detect_every must be >= 1, got {self.detect_every}")
+        if not self.frame_rate > 0:
+            raise ValueError(f"frame_rate must be > 0, got {self.frame_rate}")
+
+
+def faces_in_frame(
+    image_bgr: np.ndarray,
+    frame: FrameRef,
+    found: Sequence[TrackedFace],
+    crop_margin: float = DEFAULT_CROP_MARGIN,
+) -> FrameFaces:
+    """The frame's faces with a zero-padded BGR crop of each.
+
+    Faces are numbered left to right (then top to bottom), not in the detector's arbitrary
+    order, so that ``(camera_id, stamp, index)`` names the same face when a frame is replayed. A
+    box the tracker carried without a detection has score NaN ("not measured in this frame").
+    """
+    ordered = sorted(found, key=lambda t: (t.box.x, t.box.y, t.box.w, t.box.h))
+    faces = []
+    for index, tracked in enumerate(ordered):
+        crop_box = tracked.box.expanded(crop_margin)
+        faces.append(
+            Face(
+                index=index,
+                box=tracked.box,
+                score=tracked.score if tracked.detected else math.nan,
+                crop=crop_zero_padded(image_bgr, crop_box),
+                crop_box=crop_box,
+                track_id=tracked.track_id,
+            )
+        )
+    return FrameFaces(frame=frame, faces=faces)
 
 
 def detect_faces(
@@ -20,22 +88,49 @@ def detect_faces(
     frame: FrameRef,
     crop_margin: float = DEFAULT_CROP_MARGIN,
 ) -> FrameFaces:
-    """Detect faces and cut a zero-padded BGR crop of each.
+    """Detect faces in one image, untracked (``track_id`` -1): photos, evaluation."""
+    found = [TrackedFace(-1, box, score, detected=True) for box, score in detector.detect(image_bgr)]
+    return faces_in_frame(image_bgr, frame, found, crop_margin)
 
-    Faces are numbered left to right (then top to bottom), not in the detector's arbitrary
-    order, so that ``(camera_id, stamp, index)`` names the same face when a frame is replayed.
-    """
-    found = sorted(detector.detect(image_bgr), key=lambda d: (d[0].x, d[0].y, d[0].w, d[0].h))
-    faces = []
-    for index, (box, score) in enumerate(found):
-        crop_box = box.expanded(crop_margin)
-        faces.append(
-            Face(
-                index=index,
-                box=box,
-                score=score,
-                crop=crop_zero_padded(image_bgr, crop_box),
-                crop_box=crop_box,
-            )
+
+class FaceFinder:
+    """Detects on every ``detect_every``-th frame of one camera and tracks in between."""
+
+    def __init__(self, config: DetectionConfig) -> None:
+        self.config = config
+        self.detector = make_detector(
+            config.detector, min_face_size=config.min_face_size, detect_scale=config.detect_scale
         )
-    return FrameFaces(frame=frame, faces=faces)
+        self.tracker = FaceTracker(config.frame_rate) if self.tracks else None
+        self._frames = 0
+        self.detections = 0
+
+    @property
+    def tracks(self) -> bool:
+        """Whether frames are close enough in time for faces to be tracked."""
+        return self.config.frame_rate >= MIN_TRACKING_FRAME_RATE
+
+    def find(self, image_bgr: np.ndarray, frame: FrameRef) -> FrameFaces:
+        """This frame's faces: detected ones on a detection frame, else the tracks carried over."""
+        if self.tracker is None:
+            self.detections += 1
+            return detect_faces(image_bgr, self.detector, frame, self.config.crop_margin)
+        if self._frames % self.config.detect_every == 0:
+            found = self.tracker.update(self.detector.detect(image_bgr))
+            self.detections += 1
+        else:
+            height, width = image_bgr.shape[:2]
+            found = [
+                replace(tracked, box=inside)
+                for tracked in self.tracker.carry()
+                if (inside := _clip_to_frame(tracked.box, width, height)) is not None
+            ]
+        self._frames += 1
+        return faces_in_frame(image_bgr, frame, found, self.config.crop_margin)
+
+
+def _clip_to_frame(box: Box, width: int, height: int) -> Box | None:
+    """A predicted ``box`` clipped to a ``width`` x ``height`` frame; None when nothing of it is inside."""
+    left, top = max(0, box.x), max(0, box.y)
+    right, bottom = min(width, box.x + box.w), min(height, box.y + box.h)
+    return Box(left, top, right - left, bottom - top) if right > left and bottom > top else None

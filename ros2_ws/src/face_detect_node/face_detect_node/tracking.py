@@ -9,9 +9,8 @@ every few frames and :class:`FaceTracker` carries each face's box through the fr
 :class:`FaceTracker` is ByteTrack (Roboflow ``trackers``; supervision dropped ``sv.ByteTrack``):
 Kalman-predicted boxes matched to detections by optimal (Hungarian) IoU assignment. On
 ``bench/bench_tracking.py``'s synthetic scenes it kept one id per face up to detection on every
-4th frame, where :class:`IouTracker` (greedy overlap with the last box, the earlier tracker)
-swapped ids of crossing faces and split walking ones; IouTracker stays only until the node and
-the offline runner use :class:`FaceTracker`.
+4th frame, where the earlier greedy-overlap tracker swapped ids of crossing faces and split
+walking ones (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import supervision as sv
-from face_common.faces import Box, FrameFaces
+from face_common.faces import Box
 from trackers import ByteTrackTracker
 
 from face_detect_node.matching import match_greedy
@@ -44,8 +43,6 @@ DEFAULT_LOST_TRACK_S = 1.0
 #: every 4th frame started a new track at its second detection (bench/bench_tracking.py).
 DEFAULT_MATCH_IOU = 0.1
 
-DEFAULT_MIN_IOU = 0.3
-DEFAULT_MAX_MISSED = 6
 
 
 @dataclass(frozen=True)
@@ -132,15 +129,6 @@ class FaceTracker:
             carried.append(TrackedFace(track.tracker_id, box, self._scores[track.tracker_id], detected=False))
         return sorted(carried, key=lambda face: face.track_id)
 
-    def track(self, frame_faces: FrameFaces) -> list[str]:
-        """Stage form, for a detector that runs on every frame: sets ``track_id`` in place.
-
-        A face that gets no track (under ``min_track_score``) keeps ``track_id`` -1.
-        """
-        for index, tracked in self._update([(face.box, face.score) for face in frame_faces.faces]):
-            frame_faces.faces[index].track_id = tracked.track_id
-        return []
-
     def _update(self, detections: Sequence[Detection]) -> list[tuple[int, TrackedFace]]:
         """:meth:`update`, each face with the index of its detection."""
         self._frame += 1
@@ -192,47 +180,3 @@ class FaceTracker:
             new_tracks[track].tracker_id = track_ids[rows[row]] = self._next_id
             self._next_id += 1
         return track_ids
-
-
-@dataclass
-class _Track:
-    box: Box
-    missed: int = 0
-
-
-class IouTracker:
-    """Gives each face the id of the live track it overlaps best, or a new id.
-
-    A track that matches no face for more than ``max_missed`` frames ends; ids are never reused
-    within one tracker.
-    """
-
-    def __init__(self, min_iou: float = DEFAULT_MIN_IOU, max_missed: int = DEFAULT_MAX_MISSED) -> None:
-        if not 0.0 < min_iou <= 1.0:
-            raise ValueError(f"min_iou must be in (0, 1], got {min_iou}")
-        self.min_iou = min_iou
-        self.max_missed = max_missed
-        self._tracks: dict[int, _Track] = {}
-        self._next_id = 1
-
-    def track(self, frame_faces: FrameFaces) -> list[str]:
-        """Set ``track_id`` of every face of the frame in place (a stage: nothing is skipped)."""
-        ids = list(self._tracks)
-        pairs = match_greedy(
-            [f.box for f in frame_faces.faces], [self._tracks[i].box for i in ids], self.min_iou
-        )
-        matched = {face: ids[track] for face, track in pairs}
-        for index, face in enumerate(frame_faces.faces):
-            if index in matched:
-                face.track_id = matched[index]
-                self._tracks[face.track_id] = _Track(face.box)
-            else:
-                face.track_id = self._next_id
-                self._tracks[self._next_id] = _Track(face.box)
-                self._next_id += 1
-        seen = {face.track_id for face in frame_faces.faces}
-        for track_id in [i for i in ids if i not in seen]:
-            self._tracks[track_id].missed += 1
-            if self._tracks[track_id].missed > self.max_missed:
-                del self._tracks[track_id]
-        return []

@@ -181,41 +181,58 @@ class FaceGallery:
     def descriptor_count(self, face_id: int) -> int:
         return int(np.count_nonzero(self._matrix.face_ids == face_id))
 
-    def nearest_distance(self, descriptor: np.ndarray) -> float:
-        """Distance to the nearest known face (inf when the gallery is empty)."""
-        nearest = self._matrix.nearest(descriptor)
-        return math.inf if nearest is None else nearest[1]
-
-    def match_or_enrol(
-        self, descriptor: np.ndarray, exclude_ids: Collection[int] = (), prefer_id: int | None = None
-    ) -> Match:
-        """The face ID of ``descriptor``: the nearest known face's, or a new durable one.
-
-        ``exclude_ids`` are IDs that cannot be this face (already given to another face of the
-        same frame: one frame never shows one person twice). ``prefer_id`` (the ID this face's
-        track already has) wins whenever it is itself a match, even if another ID is a little
-        nearer: a person whose descriptor sits between two IDs keeps one instead of flickering.
-        """
+    def _checked(self, descriptor: np.ndarray) -> np.ndarray:
         descriptor = np.asarray(descriptor, dtype=np.float32)
         if descriptor.shape != (self._matrix.dim,) or not np.all(np.isfinite(descriptor)):
             raise ValueError(
                 f"descriptor must be {self._matrix.dim} finite values, got shape {descriptor.shape}"
             )
-        nearest = None
+        return descriptor
+
+    def nearest(
+        self, descriptor: np.ndarray, exclude_ids: Collection[int] = (), prefer_id: int | None = None
+    ) -> tuple[int, float] | None:
+        """``(face_id, distance)`` of the nearest known face, whether or not it is a match.
+
+        ``exclude_ids`` are IDs that cannot be this face (already given to another face of the
+        same frame: one frame never shows one person twice). ``prefer_id`` (the ID this face's
+        track already has) wins whenever it is itself a match, even if another ID is a little
+        nearer: a person whose descriptor sits between two IDs keeps one instead of flickering.
+        None when no ID is left to compare with.
+        """
+        descriptor = self._checked(descriptor)
         if prefer_id is not None and prefer_id not in exclude_ids:
             preferred = self._matrix.nearest_of(descriptor, prefer_id)
             if preferred is not None and preferred[1] < self.match_threshold:
-                nearest = preferred
-        nearest = nearest or self._matrix.nearest(descriptor, exclude_ids)
-        if nearest is None or nearest[1] >= self.match_threshold:
-            face_id, key = self._store.enrol(descriptor)
-            self.last_face_id = face_id
-            self._matrix.extend(np.array([key]), np.array([face_id]), descriptor[None])
-            return Match(face_id, math.nan if nearest is None else nearest[1], new_face=True)
-        row, distance = nearest
-        face_id = int(self._matrix.face_ids[row])
+                return prefer_id, preferred[1]
+        nearest = self._matrix.nearest(descriptor, exclude_ids)
+        return None if nearest is None else (int(self._matrix.face_ids[nearest[0]]), nearest[1])
+
+    def enrol(self, descriptor: np.ndarray) -> int:
+        """Issue a new durable face ID with ``descriptor`` as its anchor view."""
+        descriptor = self._checked(descriptor)
+        face_id, key = self._store.enrol(descriptor)
+        self.last_face_id = face_id
+        self._matrix.extend(np.array([key]), np.array([face_id]), descriptor[None])
+        return face_id
+
+    def learn(self, face_id: int, descriptor: np.ndarray, distance: float) -> None:
+        """Keep ``descriptor`` as a view of ``face_id`` when it is novel (``distance`` to the ID's
+        nearest view at least ``novelty_distance``)."""
         if distance >= self.novelty_distance:
-            self._learn_view(face_id, descriptor)
+            self._learn_view(face_id, self._checked(descriptor))
+
+    def match_or_enrol(
+        self, descriptor: np.ndarray, exclude_ids: Collection[int] = (), prefer_id: int | None = None
+    ) -> Match:
+        """The face ID of ``descriptor``: the nearest known face's (see :meth:`nearest`) when
+        closer than ``match_threshold``, else a new durable one."""
+        nearest = self.nearest(descriptor, exclude_ids, prefer_id)
+        if nearest is None or nearest[1] >= self.match_threshold:
+            face_id = self.enrol(descriptor)
+            return Match(face_id, math.nan if nearest is None else nearest[1], new_face=True)
+        face_id, distance = nearest
+        self.learn(face_id, descriptor, distance)
         return Match(face_id, distance, new_face=False)
 
     def _learn_view(self, face_id: int, descriptor: np.ndarray) -> None:

@@ -3,72 +3,110 @@
 The node and offline processing both call :meth:`FaceIdentifier.identify`, so they assign IDs
 the same way.
 
-The descriptor is the graph's most expensive step per face (~0.1-0.2 s on one core), and a
-customer stays in view for many frames. A face whose track (``track_id`` from the detector's
-tracker) was identified in the last ``redescribe_every - 1`` frames of its camera keeps that
-track's ID without a new descriptor; every ``redescribe_every``-th frame of a track it is
-described and matched again, so a wrong track association is corrected quickly. A track not seen
-for ``track_ttl_s`` of capture time is forgotten (a restarted detector numbers tracks afresh).
+A face is identified **per track** (``track_id`` from the detector's tracker), not per frame:
+
+- The descriptor (~0.1 s a face) runs on a track's first usable view and afterwards only on a
+  better one (:func:`face_common.track_views.view_quality`: larger, sharper, surer detection),
+  at most ``max_views`` times a track. Frames in between carry the track's ID.
+  Views under :data:`~face_common.track_views.MIN_VIEW_QUALITY` (out of focus, tiny) are never
+  described: their descriptors lie close to everybody's and would merge people.
+- A new track is decided once it has ``min_views_to_enrol`` views. They **vote**: each names
+  the known ID it matches (under the gallery's threshold); an ID named by at least half of them
+  is the track's (a returning customer). Otherwise, when they agree with each other (all
+  pairwise under the threshold), the track is **enrolled** as a new ID. So a one-frame false
+  detection or a blurred glimpse never becomes a customer. Until then the track's faces carry the
+  unknown ID (-1), which the report counts as unidentified.
+- A decided track keeps its ID while its better views still match it (no flicker between two
+  near IDs); a view that does not (the tracker followed the box onto somebody else) makes the
+  track start over.
+- One frame never shows one person twice: an ID held by another face of the frame is excluded.
+
+Untracked faces (``track_id`` -1, e.g. single photos) are matched or enrolled at once.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
+from itertools import combinations
 
-from face_common.faces import Face, FrameFaces
+import numpy as np
+from face_common.faces import UNKNOWN_FACE_ID, Face, FrameFaces
+from face_common.track_views import (
+    DEFAULT_MAX_VIEWS,
+    DEFAULT_MIN_VIEW_GAIN,
+    DEFAULT_TRACK_TTL_S,
+    MIN_VIEW_QUALITY,
+    TrackMemory,
+    ViewRecord,
+    view_quality,
+)
 
 from identity_node.descriptor import FaceDescriptor, FaceInput, check_face_input
 from identity_node.gallery import FaceGallery
 
-DEFAULT_REDESCRIBE_EVERY = 6
-DEFAULT_TRACK_TTL_S = 1.0
+DEFAULT_MIN_VIEWS_TO_ENROL = 3
 
 
 @dataclass
-class _KnownTrack:
-    face_id: int
-    distance: float
-    frames_since_described: int
-    last_stamp_ns: int
+class _TrackIdentity:
+    """What the identity stage knows of one track: its described views and its ID so far."""
+
+    record: ViewRecord = field(default_factory=ViewRecord)
+    views: list[tuple[float, np.ndarray]] = field(default_factory=list)  # (quality, descriptor)
+    face_id: int = UNKNOWN_FACE_ID
+    distance: float = math.nan
+
+    @property
+    def known(self) -> bool:
+        return self.face_id != UNKNOWN_FACE_ID
 
 
 class FaceIdentifier:
-    """Describes the faces of a frame in one model call and matches them in the gallery."""
+    """Describes selected views of each track in one model call and matches them in the gallery."""
 
     def __init__(
         self,
         descriptor: FaceDescriptor,
         gallery: FaceGallery,
-        redescribe_every: int = DEFAULT_REDESCRIBE_EVERY,
+        max_views: int = DEFAULT_MAX_VIEWS,
+        min_view_gain: float = DEFAULT_MIN_VIEW_GAIN,
+        min_views_to_enrol: int = DEFAULT_MIN_VIEWS_TO_ENROL,
         track_ttl_s: float = DEFAULT_TRACK_TTL_S,
     ) -> None:
-        if redescribe_every < 1:
-            raise ValueError(f"redescribe_every must be >= 1, got {redescribe_every}")
+        if min_views_to_enrol < 1:
+            raise ValueError(f"min_views_to_enrol must be >= 1, got {min_views_to_enrol}")
+        if max_views < min_views_to_enrol:
+            raise ValueError(f"max_views ({max_views}) must be >= min_views_to_enrol ({min_views_to_enrol})")
         self.descriptor = descriptor
         self.gallery = gallery
-        self.redescribe_every = redescribe_every
-        self._track_ttl_ns = round(track_ttl_s * 1e9)
-        self._tracks: dict[tuple[str, int], _KnownTrack] = {}
+        self.max_views = max_views
+        self.min_view_gain = min_view_gain
+        self.min_views_to_enrol = min_views_to_enrol
+        self._tracks: TrackMemory[_TrackIdentity] = TrackMemory(_TrackIdentity, track_ttl_s)
+        self.descriptions = 0
 
     def identify(self, frame_faces: FrameFaces) -> list[str]:
         """Fill ``face_id``, ``distance`` and ``new_face`` of each face in place.
 
-        A face without a usable crop keeps its unknown ID; the returned list says, per skipped
-        face, why (for the caller's log and counters). Every ID set here is already on disk.
+        Returns, per face that could not be described, why (for the caller's log and counters).
+        Every ID set here is already on disk.
         """
-        camera, stamp_ns = frame_faces.frame.camera_id, frame_faces.frame.stamp_ns
-        self._forget_tracks_older_than(stamp_ns - self._track_ttl_ns)
-        problems = []
-        taken: set[int] = set()
-        to_describe: list[Face] = []
-        inputs: list[FaceInput] = []
+        frame = frame_faces.frame
+        self._tracks.forget_stale(frame)
+        problems: list[str] = []
+        tracks: dict[int, _TrackIdentity | None] = {}
+        to_describe: list[tuple[Face, float]] = []
         for face in frame_faces.faces:
-            known = self._tracks.get((camera, face.track_id)) if face.track_id >= 0 else None
-            if known is not None and known.frames_since_described < self.redescribe_every - 1:
-                known.frames_since_described += 1
-                known.last_stamp_ns = stamp_ns
-                face.face_id, face.distance, face.new_face = known.face_id, known.distance, False
-                taken.add(known.face_id)
+            track = tracks[face.index] = self._tracks.state(frame, face)
+            quality = view_quality(face) if track is not None else math.nan
+            if track is None:
+                wanted = True
+            elif track.known:
+                wanted = track.record.wants(quality, self.max_views, self.min_view_gain)
+            else:
+                wanted = quality >= MIN_VIEW_QUALITY  # pending: every usable view until decided
+            if not wanted:
                 continue
             if face.crop is None or face.crop_box is None:
                 problems.append(f"face {face.index}: no crop")
@@ -78,25 +116,97 @@ class FaceIdentifier:
             except ValueError as err:
                 problems.append(f"face {face.index}: {err}")
                 continue
-            to_describe.append(face)
-            inputs.append((face.crop, face.box_in_crop()))
+            to_describe.append((face, quality))
+        inputs: list[FaceInput] = [(face.crop, face.box_in_crop()) for face, _ in to_describe]
         vectors = self.descriptor.describe_many(inputs) if inputs else []
-        # One frame never shows one person twice: tracked faces keep their IDs, then the closest
-        # matches claim theirs, and later faces of the frame cannot take an ID already given in it.
-        order = sorted(range(len(to_describe)), key=lambda i: self.gallery.nearest_distance(vectors[i]))
-        for i in order:
-            face = to_describe[i]
-            known = self._tracks.get((camera, face.track_id)) if face.track_id >= 0 else None
-            prefer = known.face_id if known is not None else None
-            match = self.gallery.match_or_enrol(vectors[i], exclude_ids=taken, prefer_id=prefer)
-            face.face_id, face.distance, face.new_face = match.face_id, match.distance, match.new_face
-            taken.add(match.face_id)
-            if face.track_id >= 0:
-                self._tracks[(camera, face.track_id)] = _KnownTrack(
-                    match.face_id, match.distance, 0, stamp_ns
-                )
+        self.descriptions += len(inputs)
+        described = {
+            face.index: (quality, vector)
+            for (face, quality), vector in zip(to_describe, vectors, strict=True)
+        }
+
+        held = {f.index: t.face_id for f in frame_faces.faces if (t := tracks[f.index]) and t.known}
+        for face in sorted(frame_faces.faces, key=lambda f: self._claim_order(described.get(f.index))):
+            others = {face_id for index, face_id in held.items() if index != face.index}
+            track = tracks[face.index]
+            if track is None:
+                if face.index in described:
+                    match = self.gallery.match_or_enrol(described[face.index][1], exclude_ids=others)
+                    face.face_id, face.distance, face.new_face = match.face_id, match.distance, match.new_face
+            else:
+                face.new_face = False
+                if face.index in described:
+                    face.new_face = self._take_view(track, *described[face.index], others)
+                face.face_id, face.distance = track.face_id, track.distance
+            if face.face_id != UNKNOWN_FACE_ID:
+                held[face.index] = face.face_id
         return problems
 
-    def _forget_tracks_older_than(self, oldest_ns: int) -> None:
-        for key in [key for key, track in self._tracks.items() if track.last_stamp_ns < oldest_ns]:
-            del self._tracks[key]
+    def _claim_order(self, described: tuple[float, np.ndarray] | None) -> float:
+        """Faces not described keep their tracks' IDs first; then the closest matches claim theirs."""
+        if described is None:
+            return -math.inf
+        nearest = self.gallery.nearest(described[1])
+        return math.inf if nearest is None else nearest[1]
+
+    def _take_view(
+        self, track: _TrackIdentity, quality: float, vector: np.ndarray, exclude_ids: set[int]
+    ) -> bool:
+        """Add a described view to its track and settle the track's ID; True when it enrolled one."""
+        track.record.took(quality)
+        if track.known:
+            own = self.gallery.nearest(vector, prefer_id=track.face_id)
+            if own is not None and own[0] == track.face_id and own[1] < self.gallery.match_threshold:
+                track.views = [*track.views, (quality, vector)][-self.max_views :]
+                track.distance = own[1]
+                self.gallery.learn(track.face_id, vector, own[1])
+                return False
+            # Not the track's person any more (the tracker followed a box onto someone else):
+            # the track starts over from this view.
+            track.face_id, track.distance, track.views = UNKNOWN_FACE_ID, math.nan, []
+        track.views = [*track.views, (quality, vector)][-self.max_views :]
+        if len(track.views) < self.min_views_to_enrol:
+            return False
+        winner = self._vote(track, exclude_ids)
+        if winner is not None:
+            track.face_id, track.distance = winner
+            self.gallery.learn(track.face_id, vector, track.distance)
+            return False
+        if not self._latest_views_agree(track):
+            return False
+        latest = track.views[-self.min_views_to_enrol :]
+        anchor = max(range(len(latest)), key=lambda i: latest[i][0])
+        track.face_id, track.distance = self.gallery.enrol(latest[anchor][1]), 0.0
+        for i, (_, view) in enumerate(latest):
+            if i != anchor:
+                nearest = self.gallery.nearest(view, prefer_id=track.face_id)
+                if nearest is not None and nearest[0] == track.face_id:
+                    self.gallery.learn(track.face_id, view, nearest[1])
+        return True
+
+    def _vote(self, track: _TrackIdentity, exclude_ids: set[int]) -> tuple[int, float] | None:
+        """The known ID at least half the track's views match, with the newest view's distance to it.
+
+        Ties go to the smaller mean distance.
+        """
+        votes: dict[int, list[float]] = {}
+        for _, view in track.views:
+            nearest = self.gallery.nearest(view, exclude_ids)
+            if nearest is not None and nearest[1] < self.gallery.match_threshold:
+                votes.setdefault(nearest[0], []).append(nearest[1])
+        if not votes:
+            return None
+        face_id = max(votes, key=lambda i: (len(votes[i]), -float(np.mean(votes[i]))))
+        if 2 * len(votes[face_id]) < len(track.views):
+            return None
+        newest = self.gallery.nearest(track.views[-1][1], exclude_ids, prefer_id=face_id)
+        if newest is not None and newest[0] == face_id:
+            return face_id, newest[1]
+        return face_id, float(np.mean(votes[face_id]))
+
+    def _latest_views_agree(self, track: _TrackIdentity) -> bool:
+        latest = [view for _, view in track.views[-self.min_views_to_enrol :]]
+        if len(latest) < self.min_views_to_enrol:
+            return False
+        threshold = self.gallery.match_threshold
+        return all(float(np.linalg.norm(a - b)) < threshold for a, b in combinations(latest, 2))

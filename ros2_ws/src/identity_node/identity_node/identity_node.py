@@ -17,6 +17,7 @@ from functools import partial
 from face_common.images import ImageConversionError
 from face_common.node_support import read_only, spin_node
 from face_common.ros_msgs import FACES_QOS, FacesMsg, frame_faces_from_msg, frame_faces_to_msg
+from face_common.track_views import DEFAULT_MAX_VIEWS, DEFAULT_MIN_VIEW_GAIN, DEFAULT_TRACK_TTL_S
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange
 from rclpy.node import Node
 from rclpy.publisher import Publisher
@@ -28,7 +29,7 @@ from identity_node.gallery import (
     DEFAULT_NOVELTY_DISTANCE,
     FaceGallery,
 )
-from identity_node.identification import DEFAULT_REDESCRIBE_EVERY, DEFAULT_TRACK_TTL_S, FaceIdentifier
+from identity_node.identification import DEFAULT_MIN_VIEWS_TO_ENROL, FaceIdentifier
 
 SUMMARY_PERIOD_S = 10.0
 
@@ -67,13 +68,29 @@ class IdentityNode(Node):
                 floating_point_range=[FloatingPointRange(from_value=0.0, to_value=2.0, step=0.0)],
             ),
         ).value
-        redescribe_every = self.declare_parameter(
-            "redescribe_every",
-            DEFAULT_REDESCRIBE_EVERY,
+        max_views = self.declare_parameter(
+            "max_views_per_track",
+            DEFAULT_MAX_VIEWS,
             read_only(
-                "Describe a tracked face again every this many frames (1 = every frame); between "
-                "them it keeps its track's ID",
-                integer_range=[IntegerRange(from_value=1, to_value=1000, step=1)],
+                "Describe a face track at most this many times: its first usable view, then only "
+                "better ones (larger, sharper, surer detection)",
+                integer_range=[IntegerRange(from_value=1, to_value=100, step=1)],
+            ),
+        ).value
+        min_view_gain = self.declare_parameter(
+            "min_view_gain",
+            DEFAULT_MIN_VIEW_GAIN,
+            read_only(
+                "A view is described again only when its quality beats the track's best by this fraction",
+                floating_point_range=[FloatingPointRange(from_value=0.0, to_value=10.0, step=0.0)],
+            ),
+        ).value
+        min_views_to_enrol = self.declare_parameter(
+            "min_views_to_enrol",
+            DEFAULT_MIN_VIEWS_TO_ENROL,
+            read_only(
+                "A track matching no known face becomes a new ID only after this many agreeing views",
+                integer_range=[IntegerRange(from_value=1, to_value=100, step=1)],
             ),
         ).value
         track_ttl_s = self.declare_parameter(
@@ -112,7 +129,9 @@ class IdentityNode(Node):
             max_descriptors_per_id=max_descriptors,
             novelty_distance=novelty_distance,
         )
-        self._identifier = FaceIdentifier(descriptor, gallery, redescribe_every, track_ttl_s)
+        self._identifier = FaceIdentifier(
+            descriptor, gallery, max_views, min_view_gain, min_views_to_enrol, track_ttl_s
+        )
         for namespace in namespaces:
             prefix = f"{namespace.rstrip('/')}/" if namespace else ""
             publisher = self.create_publisher(FacesMsg, f"{prefix}faces_identified", FACES_QOS)
@@ -159,7 +178,8 @@ class IdentityNode(Node):
 
     def _log_summary(self) -> None:
         self.get_logger().info(
-            f"frames={self.frames} faces={self.faces} new_faces={self.new_faces} "
+            f"frames={self.frames} faces={self.faces} described={self._identifier.descriptions} "
+            f"new_faces={self.new_faces} "
             f"last_face_id={self._identifier.gallery.last_face_id} bad_messages={self.bad_messages} "
             f"skipped_faces={self.skipped_faces} failed_frames={self.failed_frames}"
         )
