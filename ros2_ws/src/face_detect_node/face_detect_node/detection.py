@@ -36,7 +36,8 @@ class DetectionConfig:
     little in 1/4 s and the tracker predicts where (``docs/benchmarks.md`` measures the cost and
     ``bench/bench_tracking.py`` the carried boxes). Under :data:`MIN_TRACKING_FRAME_RATE` (a
     folder of photos, a time-lapse) frames are too far apart for a face to be followed: every
-    frame is detected and its faces are left untracked.
+    frame is detected and its faces are left untracked; so with ``tracking`` off, which is the
+    seed's per-frame pipeline (every face described and estimated in every frame).
     """
 
     detector: str = DEFAULT_DETECTOR
@@ -44,6 +45,7 @@ class DetectionConfig:
     detect_scale: float = 1.0
     detect_every: int = 3
     frame_rate: float = 12.0
+    tracking: bool = True
     crop_margin: float = DEFAULT_CROP_MARGIN
 
     def __post_init__(self) -> None:
@@ -108,7 +110,7 @@ class FaceFinder:
     @property
     def tracks(self) -> bool:
         """Whether frames are close enough in time for faces to be tracked."""
-        return self.config.frame_rate >= MIN_TRACKING_FRAME_RATE
+        return self.config.tracking and self.config.frame_rate >= MIN_TRACKING_FRAME_RATE
 
     def find(self, image_bgr: np.ndarray, frame: FrameRef) -> FrameFaces:
         """This frame's faces: detected ones on a detection frame, else the tracks carried over."""

@@ -67,6 +67,14 @@ class FaceDetectNode(Node):
                     floating_point_range=[FloatingPointRange(from_value=0.1, to_value=240.0, step=0.0)],
                 ),
             ).value,
+            tracking=self.declare_parameter(
+                "tracking",
+                defaults.tracking,
+                read_only(
+                    "Track faces (identity and age/gender then look at each track's best views); "
+                    "false: detect every frame, every face untracked (the seed's per-frame pipeline)"
+                ),
+            ).value,
             crop_margin=self.declare_parameter(
                 "crop_margin",
                 defaults.crop_margin,
