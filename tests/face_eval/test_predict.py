@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from agegender_node.model_files import ONNX_FILE
 from face_common.faces import GENDERS
+from face_detect_node.detectors import DEFAULT_MIN_FACE_SIZE
 from face_eval.predict import main
 from face_eval.records import read_csv_rows, read_json_lines
 from face_eval.scoring import score_agegender, score_detection, score_identity, score_verification
@@ -49,10 +50,25 @@ def test_detection_finds_the_dlib_faces(face_data: Path, tmp_path: Path) -> None
     for prediction in predictions:
         for x, y, w, h, score in prediction["boxes"]:
             assert all(isinstance(v, int) for v in (x, y, w, h)) and isinstance(score, float)
-            assert min(w, h) >= 24  # the detector's minimum face size holds
+            assert min(w, h) >= DEFAULT_MIN_FACE_SIZE  # the detector's minimum face size holds
     (dlib, _) = score_detection(predictions, read_csv_rows(root / "boxes.csv"))
     assert dlib["faces"] == 18
     assert dlib["recall"] >= 0.9 and dlib["precision"] >= 0.9 and dlib["AP"] >= 0.9
+
+
+def test_detection_passes_the_retinaface_options(face_data: Path, tmp_path: Path) -> None:
+    root = face_data / "detection"
+    images = [row for row in read_csv_rows(root / "images.csv") if row["dataset"] == "dlib_pascal_voc"]
+    csv_path = paths_only_csv(tmp_path / "in.csv", images)
+
+    def scores(*options: str) -> list[float]:
+        predictions = predict("detection", csv_path, root, tmp_path / "p.jsonl", *options)
+        return [box[4] for prediction in predictions for box in prediction["boxes"]]
+
+    default = scores()
+    strict = scores("--score-threshold", "0.99")
+    assert min(default) < 0.99 <= min(strict) and len(strict) < len(default)
+    assert len(scores("--input-size", "128", "--min-face-size", "1")) < len(default)  # 37 px faces -> 9 px
 
 
 def test_identity_gives_each_person_one_id_in_csv_order(face_data: Path, tmp_path: Path) -> None:
@@ -154,6 +170,7 @@ def test_a_csv_without_its_path_columns_is_refused(
         ("detection", ["--backend", "yolo"], "unknown detector 'yolo'"),
         ("identity", ["--backend", "facenet"], "unknown descriptor backend 'facenet'"),
         ("detection", ["--backend", "haar", "--upsample", "1"], "unexpected keyword argument 'upsample'"),
+        ("detection", ["--backend", "hog", "--input-size", "64"], "unexpected keyword argument 'input_size'"),
     ],
 )
 def test_a_bad_backend_choice_is_refused(

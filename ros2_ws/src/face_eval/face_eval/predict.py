@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 from agegender_node.estimators import BACKENDS, create_estimator
 from face_common.faces import FrameFaces, FrameRef
-from face_detect_node.detectors import DEFAULT_MIN_FACE_SIZE, DETECTORS, make_detector
+from face_detect_node.detectors import DEFAULT_DETECTOR, DEFAULT_MIN_FACE_SIZE, DETECTORS, make_detector
 from identity_node.descriptor import DESCRIPTOR_BACKENDS, DESCRIPTOR_SIZE, FaceDescriptor, make_descriptor
 from identity_node.gallery import DEFAULT_MATCH_THRESHOLD, FaceGallery
 from identity_node.identification import FaceIdentifier
@@ -45,6 +45,8 @@ DEFAULT_AGEGENDER_BACKENDS = ("wideresnet_onnx", "dlib_onnx")
 #: Age/gender sets are face chips and 1.25-margin crops, where the face fills the image: HOG
 #: without upsampling misses fewer of them (39 of 684 shared images vs 59 with one doubling).
 AGEGENDER_UPSAMPLE = 0
+#: Detectors that take ``upsample`` (dlib's).
+UPSAMPLING_DETECTORS = ("hog", "cnn")
 
 Record = dict[str, Any]
 
@@ -58,27 +60,36 @@ def read_image(path: Path) -> np.ndarray | None:
     return image
 
 
-def _backend_options(args: argparse.Namespace) -> dict[str, int]:
+def _backend_options(args: argparse.Namespace, detector: str) -> dict[str, int | float]:
+    """The options given for ``detector``; one it does not take makes it raise ``TypeError``."""
     upsample = args.upsample
-    if upsample is None and args.task == "agegender" and args.detector != "haar":
+    if upsample is None and args.task == "agegender" and detector in UPSAMPLING_DETECTORS:
         upsample = AGEGENDER_UPSAMPLE
-    return {} if upsample is None else {"upsample": upsample}
+    given = {"upsample": upsample, "score_threshold": args.score_threshold, "input_size": args.input_size}
+    options = {key: value for key, value in given.items() if value is not None}
+    if detector == "retinaface":
+        options["num_threads"] = args.threads
+    return options
 
 
 def _finder(args: argparse.Namespace) -> PhotoFaceFinder:
     return PhotoFaceFinder(
-        args.detector, max_side=args.max_side, min_face_size=args.min_face_size, **_backend_options(args)
+        args.detector,
+        max_side=args.max_side,
+        min_face_size=args.min_face_size,
+        **_backend_options(args, args.detector),
     )
 
 
 def predict_detection(
     rows: Sequence[dict[str, str]], root: Path, args: argparse.Namespace
 ) -> Iterator[Record]:
+    name = args.backend or DEFAULT_DETECTOR
     detector = make_detector(
-        args.backend or "hog",
+        name,
         min_face_size=args.min_face_size,
         detect_scale=args.detect_scale,
-        **_backend_options(args),
+        **_backend_options(args, name),
     )
     for row in rows:
         image = read_image(root / row["path"])
@@ -196,8 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, required=True, help="JSON lines file to write")
     parser.add_argument(
         "--backend",
-        help=f"detection: detector {sorted(DETECTORS)} (hog); identity/verification: descriptor "
-        f"{sorted(DESCRIPTOR_BACKENDS)}; agegender: comma-separated {sorted(BACKENDS)} "
+        help=f"detection: detector {sorted(DETECTORS)} ({DEFAULT_DETECTOR}); identity/verification: "
+        f"descriptor {sorted(DESCRIPTOR_BACKENDS)}; agegender: comma-separated {sorted(BACKENDS)} "
         f"(default {','.join(DEFAULT_AGEGENDER_BACKENDS)})",
     )
     parser.add_argument(
@@ -211,6 +222,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         help=f"dlib detectors: image doublings (default: the backend's; {AGEGENDER_UPSAMPLE} for agegender)",
     )
+    parser.add_argument(
+        "--score-threshold", type=float, help="retinaface: least face probability (default: the backend's)"
+    )
+    parser.add_argument(
+        "--input-size", type=int, help="retinaface: longest side the network sees (default: the backend's)"
+    )
     parser.add_argument("--min-face-size", type=int, default=DEFAULT_MIN_FACE_SIZE)
     parser.add_argument(
         "--detect-scale", type=float, default=1.0, help="detection: downscale before detecting"
@@ -220,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--match-threshold", type=float, default=DEFAULT_MATCH_THRESHOLD)
     parser.add_argument("--model-dir", type=Path, default=Path("models"), help="age/gender model files")
-    parser.add_argument("--threads", type=int, default=1, help="model threads")
+    parser.add_argument("--threads", type=int, default=1, help="model threads (age/gender, retinaface)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
