@@ -37,8 +37,8 @@ from face_detect_node import retinaface
 Detection = tuple[Box, float]
 
 #: Faces smaller than this (full-resolution px, shorter side) are dropped. 16, not the Haar
-#: window's 24: RetinaFace finds faces down to ~10 px, and a quarter of the WIDER FACE hard-setting
-#: faces are 10-24 px (AP 0.65 at 16 vs 0.40 at 24); under 16 it mostly adds false alarms on
+#: window's 24: RetinaFace finds faces down to ~10 px, and half of the WIDER FACE hard-setting
+#: faces are under 24 px (AP 0.65 at 16 vs 0.40 at 24); under 16 it mostly adds false alarms on
 #: unlabelled background faces (dlib/VOC precision 0.90 at 12). Haar and HOG find nothing this
 #: small anyway, so for them it changes nothing. Measured in ``docs/evaluation.md``.
 DEFAULT_MIN_FACE_SIZE = 16
