@@ -1,4 +1,5 @@
-"""detect_faces: stable face indices, 40% crops that are zero-padded (never clipped) at borders."""
+"""detect_faces: stable face indices, 40% crops zero-padded (never clipped) at borders; FaceFinder:
+detection every k-th frame, tracks in between, scene changes, untracked slow sources."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 from face_common.faces import Box, FrameRef
-from face_detect_node.detection import DEFAULT_CROP_MARGIN, detect_faces
+from face_detect_node.detection import DEFAULT_CROP_MARGIN, DetectionConfig, FaceFinder, detect_faces
 from face_detect_node.detectors import make_detector
 
 FRAME = FrameRef("cam0", 1_700_000_000_123_456_789)
@@ -91,3 +92,57 @@ def test_frame_without_faces_gives_an_empty_list(hog) -> None:
     result = detect_faces(np.full((240, 320, 3), 127, np.uint8), hog, FRAME)
     assert result.faces == []
     assert result.frame == FRAME
+
+
+class CountingDetector(ListedDetector):
+    """Fixed detections, counting the frames it was run on."""
+
+    def __init__(self, detections: list[tuple[Box, float]]) -> None:
+        super().__init__(detections)
+        self.calls = 0
+
+    def detect(self, image_bgr: np.ndarray) -> list[tuple[Box, float]]:
+        self.calls += 1
+        return super().detect(image_bgr)
+
+
+def finder_with(detector: CountingDetector, **config: object) -> FaceFinder:
+    finder = FaceFinder(DetectionConfig(detector="haar", **config))
+    finder.detector = detector  # the cadence and tracking are under test, not a model
+    return finder
+
+
+def test_finder_detects_every_kth_frame_and_carries_tracks_in_between() -> None:
+    detector = CountingDetector([(Box(100, 100, 60, 60), 0.9)])
+    finder = finder_with(detector, detect_every=3)
+    image = np.full((360, 640, 3), 90, np.uint8)
+    found = [finder.find(image, FrameRef("cam", i)) for i in range(7)]
+    assert detector.calls == 3  # frames 0, 3 and 6
+    assert [len(f.faces) for f in found] == [1] * 7
+    assert {f.faces[0].track_id for f in found} == {1}
+    detected = [not np.isnan(f.faces[0].score) for f in found]
+    assert detected == [True, False, False, True, False, False, True]  # carried boxes: score NaN
+    assert all(f.faces[0].crop is not None for f in found)
+
+
+def test_a_scene_change_is_detected_at_once_and_ends_every_track() -> None:
+    detector = CountingDetector([(Box(100, 100, 60, 60), 0.9)])
+    finder = finder_with(detector, detect_every=3)
+    dark, bright = np.full((360, 640, 3), 30, np.uint8), np.full((360, 640, 3), 200, np.uint8)
+    before = finder.find(dark, FrameRef("cam", 0))
+    after = finder.find(bright, FrameRef("cam", 1))  # a cut: not a detection frame by cadence
+    assert detector.calls == 2 and finder.scene_changes == 1
+    assert after.faces[0].track_id != before.faces[0].track_id  # the same place, another face
+    assert not np.isnan(after.faces[0].score)
+
+
+def test_slow_sources_are_not_tracked() -> None:
+    """Frames further apart than a face can be followed (photos at 1 frame/s) are each detected
+    and left untracked; so is every frame with tracking off (the seed's per-frame pipeline)."""
+    image = np.full((360, 640, 3), 90, np.uint8)
+    for config in ({"frame_rate": 1.0}, {"tracking": False}):
+        detector = CountingDetector([(Box(100, 100, 60, 60), 0.9)])
+        finder = finder_with(detector, detect_every=3, **config)
+        found = [finder.find(image, FrameRef("cam", i)) for i in range(4)]
+        assert detector.calls == 4
+        assert {f.faces[0].track_id for f in found} == {-1}

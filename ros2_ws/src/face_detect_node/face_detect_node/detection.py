@@ -11,6 +11,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+import cv2
 import numpy as np
 from face_common.crops import crop_zero_padded
 from face_common.faces import Box, Face, FrameFaces, FrameRef
@@ -26,6 +27,12 @@ DEFAULT_CROP_MARGIN = 0.4
 
 #: Frames further apart than 1/this are not tracked: a face can move anywhere in between.
 MIN_TRACKING_FRAME_RATE = 2.0
+#: Mean absolute difference (0-255) of two frames' 32x18 grey thumbnails above which the scene
+#: changed (a cut in recorded footage, a camera bumped or switched, the lights): the detector
+#: runs at once and no track carries over. Faces moving at a till change the thumbnail by a few
+#: levels; the cuts of the bundled clip by 25-60.
+SCENE_CHANGE_LEVEL = 20.0
+_THUMBNAIL_SIZE = (32, 18)
 
 
 @dataclass(frozen=True)
@@ -104,8 +111,10 @@ class FaceFinder:
             config.detector, min_face_size=config.min_face_size, detect_scale=config.detect_scale
         )
         self.tracker = FaceTracker(config.frame_rate) if self.tracks else None
-        self._frames = 0
+        self._thumbnail: np.ndarray | None = None
+        self._since_detection = 0
         self.detections = 0
+        self.scene_changes = 0
 
     @property
     def tracks(self) -> bool:
@@ -117,17 +126,29 @@ class FaceFinder:
         if self.tracker is None:
             self.detections += 1
             return detect_faces(image_bgr, self.detector, frame, self.config.crop_margin)
-        if self._frames % self.config.detect_every == 0:
+        thumbnail = cv2.resize(
+            cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY), _THUMBNAIL_SIZE, interpolation=cv2.INTER_AREA
+        ).astype(np.float32)
+        scene_changed = (
+            self._thumbnail is not None
+            and float(np.abs(thumbnail - self._thumbnail).mean()) > SCENE_CHANGE_LEVEL
+        )
+        if scene_changed:
+            self.tracker.end_all_tracks()
+            self.scene_changes += 1
+        due = self._thumbnail is None or self._since_detection + 1 >= self.config.detect_every
+        if scene_changed or due:
             found = self.tracker.update(self.detector.detect(image_bgr))
             self.detections += 1
+            self._thumbnail, self._since_detection = thumbnail, 0
         else:
+            self._since_detection += 1
             height, width = image_bgr.shape[:2]
             found = [
                 replace(tracked, box=inside)
                 for tracked in self.tracker.carry()
                 if (inside := _clip_to_frame(tracked.box, width, height)) is not None
             ]
-        self._frames += 1
         return faces_in_frame(image_bgr, frame, found, self.config.crop_margin)
 
 

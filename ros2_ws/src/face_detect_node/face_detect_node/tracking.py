@@ -19,6 +19,7 @@ import copy
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -91,7 +92,8 @@ class FaceTracker:
         self.min_track_score = min_track_score
         # ByteTrack counts the lost-track buffer in 30 fps frames; with timestamps it is
         # lost_track_buffer / 30 seconds, whatever frame_rate says.
-        self._bytetrack = ByteTrackTracker(
+        self._new_bytetrack = partial(
+            ByteTrackTracker,
             lost_track_buffer=round(lost_track_s * 30),
             frame_rate=frame_rate,
             track_activation_threshold=min_track_score,
@@ -99,10 +101,16 @@ class FaceTracker:
             minimum_consecutive_frames=1,
             minimum_iou_threshold=match_iou,
         )
+        self._bytetrack = self._new_bytetrack()
         self._frame = 0
         self._detected_frame = 0
         self._next_id = 1
         self._scores: dict[int, float] = {}
+
+    def end_all_tracks(self) -> None:
+        """End every track now (the scene changed: no face of it continues); ids stay unique."""
+        self._bytetrack = self._new_bytetrack()
+        self._scores.clear()
 
     def update(self, detections: Sequence[Detection]) -> list[TrackedFace]:
         """Track this frame's detections; returns their tracks in the order given.
