@@ -109,5 +109,5 @@ def test_default_graph_finds_the_labelled_faces_and_counts_the_people(tmp_path: 
         f"(labelled people {len(people)}, clearly visible {len(clear)})"
     )
     assert clear_hits / clear_total >= 0.95
-    assert hits / total >= 0.85  # the misses are the defocused and half-hidden faces
+    assert hits / total >= 0.9  # what is missed: defocused and half-hidden faces
     assert abs(len(customers) - len(clear)) <= 1

@@ -220,6 +220,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     defaults = DetectionConfig()
     parser.add_argument("--detector", choices=sorted(DETECTORS), default=defaults.detector)
+    parser.add_argument(
+        "--score-threshold", type=float, default=defaults.score_threshold, help="RetinaFace score threshold"
+    )
+    parser.add_argument(
+        "--input-size", type=int, default=defaults.input_size, help="RetinaFace input size (longest side)"
+    )
     parser.add_argument("--min-face-size", type=int, default=defaults.min_face_size)
     parser.add_argument("--detect-scale", type=float, default=defaults.detect_scale)
     parser.add_argument(
@@ -269,6 +275,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     finder = FaceFinder(
         DetectionConfig(
             detector=args.detector,
+            score_threshold=args.score_threshold,
+            input_size=args.input_size,
             min_face_size=args.min_face_size,
             detect_scale=args.detect_scale,
             detect_every=args.detect_every,

@@ -16,7 +16,14 @@ import numpy as np
 from face_common.crops import crop_zero_padded
 from face_common.faces import Box, Face, FrameFaces, FrameRef
 
-from face_detect_node.detectors import DEFAULT_DETECTOR, DEFAULT_MIN_FACE_SIZE, FaceDetector, make_detector
+from face_detect_node.detectors import (
+    DEFAULT_DETECTOR,
+    DEFAULT_INPUT_SIZE,
+    DEFAULT_MIN_FACE_SIZE,
+    DEFAULT_SCORE_THRESHOLD,
+    FaceDetector,
+    make_detector,
+)
 from face_detect_node.tracking import FaceTracker, TrackedFace
 
 #: Margin of the crop around the face box, per side, as a fraction of the box. The seed cut
@@ -48,12 +55,21 @@ class DetectionConfig:
     """
 
     detector: str = DEFAULT_DETECTOR
+    score_threshold: float = DEFAULT_SCORE_THRESHOLD
+    input_size: int = DEFAULT_INPUT_SIZE
     min_face_size: int = DEFAULT_MIN_FACE_SIZE
     detect_scale: float = 1.0
     detect_every: int = 3
     frame_rate: float = 12.0
     tracking: bool = True
     crop_margin: float = DEFAULT_CROP_MARGIN
+
+    def backend_options(self) -> dict[str, float | int]:
+        """``score_threshold`` and ``input_size`` set the DNN detector (RetinaFace); the OpenCV and
+        dlib detectors keep their own fixed thresholds."""
+        if self.detector != "retinaface":
+            return {}
+        return {"score_threshold": self.score_threshold, "input_size": self.input_size}
 
     def __post_init__(self) -> None:
         if self.detect_every < 1:
@@ -108,7 +124,10 @@ class FaceFinder:
     def __init__(self, config: DetectionConfig) -> None:
         self.config = config
         self.detector = make_detector(
-            config.detector, min_face_size=config.min_face_size, detect_scale=config.detect_scale
+            config.detector,
+            min_face_size=config.min_face_size,
+            detect_scale=config.detect_scale,
+            **config.backend_options(),
         )
         self.tracker = FaceTracker(config.frame_rate) if self.tracks else None
         self._thumbnail: np.ndarray | None = None

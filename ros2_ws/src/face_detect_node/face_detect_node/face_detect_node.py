@@ -35,6 +35,23 @@ class FaceDetectNode(Node):
                 defaults.detector,
                 read_only(f"Face detector backend, one of {sorted(DETECTORS)}"),
             ).value,
+            score_threshold=self.declare_parameter(
+                "score_threshold",
+                defaults.score_threshold,
+                read_only(
+                    "RetinaFace: least face probability reported",
+                    floating_point_range=[FloatingPointRange(from_value=0.0, to_value=1.0, step=0.0)],
+                ),
+            ).value,
+            input_size=self.declare_parameter(
+                "input_size",
+                defaults.input_size,
+                read_only(
+                    "RetinaFace: the frame's longest side is resized to this before the network "
+                    "(cost grows with its square; smaller loses small faces)",
+                    integer_range=[IntegerRange(from_value=32, to_value=4096, step=1)],
+                ),
+            ).value,
             min_face_size=self.declare_parameter(
                 "min_face_size",
                 defaults.min_face_size,
