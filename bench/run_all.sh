@@ -20,7 +20,7 @@ declare -A ARGS=(
   [agegender]="--repeats 3"
   [hop]="--frames 36 --repeats 1"
   [kafka]="--frames 24 --repeats 1"
-  [pipeline]="--rates 2,4,8,12 --seconds 20"
+  [pipeline]="--cameras 1 --seconds 20"
   [tracking]="--scenes 20"
 )
 ORDER=(transport detect gallery agegender hop kafka pipeline tracking)

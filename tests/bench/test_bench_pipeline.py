@@ -7,11 +7,17 @@ from pathlib import Path
 import pytest
 from bench_pipeline import (
     CLOCK_TICKS,
+    PER_FRAME,
+    PER_TRACK,
     EventWatcher,
     NodeSamples,
     ProcessSampler,
     child_pids,
+    combine_cameras,
+    comparison,
+    frame_latencies_ms,
     median_of_runs,
+    mode_arguments,
     node_name,
     parse_stat,
     parse_vm_hwm_kib,
@@ -109,13 +115,39 @@ def fake_watcher(first_seen_ns: dict[int, int], faces: int) -> EventWatcher:
 
 
 LOG = (
-    "[camera] [INFO] [1.0] [cam1.camera]: published 40 frames (0 as stored), 0 failed, "
+    "[face_detect] [INFO] [1.0] [cam1.face_detect]: frames=20 detections=7 faces=25 bad_frames=0\n"
+    "[identity] [INFO] [1.1] [cam1.identity]: frames=18 faces=22 described=5 new_faces=1 last_face_id=1 "
+    "bad_messages=0 skipped_faces=0 failed_frames=0\n"
+    "[camera] [INFO] [1.5] [cam1.camera]: published 40 frames (0 as stored), 0 failed, "
     "2 slots skipped while late\n"
-    "[sink] [INFO] [2.0] [cam1.sink]: no frame for 3 s after 37 frames: source done, exiting\n"
+    "[face_detect] [INFO] [2.0] [cam1.face_detect]: frames=38 detections=13 faces=48 bad_frames=0\n"
+    "[identity] [INFO] [2.1] [cam1.identity]: frames=37 faces=46 described=9 new_faces=2 last_face_id=2 "
+    "bad_messages=0 skipped_faces=0 failed_frames=0\n"
+    "[agegender] [INFO] [2.2] [cam1.agegender]: frames=37 faces=46 estimated=8 bad_messages=0 "
+    "skipped_faces=0 failed_frames=0\n"
+    "[sink] [INFO] [3.0] [cam1.sink]: no frame for 11 s after 37 frames: source done, exiting\n"
 )
 
 
-def test_summarise_counts_drops_fps_and_latency_after_warmup() -> None:
+def test_mode_arguments() -> None:
+    assert mode_arguments(PER_FRAME, 3) == ["detect_every:=1", "tracking:=false"]
+    assert mode_arguments(PER_TRACK, 4) == ["detect_every:=4", "tracking:=true"]
+    with pytest.raises(ValueError, match="unknown mode"):
+        mode_arguments("per-face", 3)
+
+
+def test_frame_latencies_leave_out_the_warmup() -> None:
+    second = 1_000_000_000
+    seen = {
+        10 * second: 11 * second,
+        10 * second + second // 2: 11 * second,
+        12 * second: 12 * second + 5_000_000,
+    }
+    assert frame_latencies_ms(seen, warmup_s=1.0) == [5.0]
+    assert frame_latencies_ms({}, warmup_s=1.0) == []
+
+
+def test_summarise_counts_drops_where_fps_and_latency_after_warmup() -> None:
     second = 1_000_000_000
     # Frames captured every 0.5 s from t=10 s, each committed 100 ms later, except the first
     # (inside the 1 s warm-up), committed 900 ms later; 37 frames at the sink over 18 s.
@@ -126,6 +158,13 @@ def test_summarise_counts_drops_fps_and_latency_after_warmup() -> None:
     sampler.nodes[1] = NodeSamples("sink", [stamps[0], stamps[-1]], [0, 9 * CLOCK_TICKS], 2048)
     row = summarise(2.0, 40, LOG, fake_watcher(seen, 74), sampler, warmup_s=1.0)
     assert (row["published"], row["sink_frames"], row["dropped"], row["slots_skipped"]) == (40, 37, 3, 2)
+    # The last counters of each node: 38 frames reached the detector, so 2 were lost before it.
+    assert (row["detector_frames"], row["dropped_camera_detector"], row["dropped_detector_sink"]) == (
+        38,
+        2,
+        1,
+    )
+    assert (row["detections"], row["described"], row["estimated"]) == (13, 9, 8)
     assert row["faces_per_frame"] == 2.0
     assert row["latency_frames"] == 35  # the frames at 10.0 s and 10.5 s are in the warm-up
     assert row["latency_p50_ms"] == pytest.approx(100.0)
@@ -136,17 +175,85 @@ def test_summarise_counts_drops_fps_and_latency_after_warmup() -> None:
     assert row["nodes"]["sink"]["peak_rss_mib"] == 2.0
 
 
+def test_summarise_without_node_counters_leaves_them_unknown() -> None:
+    sink_only = LOG.splitlines()[-1]
+    row = summarise(2.0, 40, sink_only, fake_watcher({1: 2}, 1), ProcessSampler(0), warmup_s=0.0)
+    assert row["sink_frames"] == 37
+    assert row["published"] is row["dropped"] is row["dropped_camera_detector"] is row["described"] is None
+
+
 def test_summarise_without_rows_is_an_error() -> None:
     with pytest.raises(RuntimeError, match="no event row"):
         summarise(2.0, 40, LOG, fake_watcher({}, 0), ProcessSampler(0), warmup_s=1.0)
 
 
-def test_median_of_runs_per_number_and_per_node() -> None:
+def camera_row(published: int | None, sink_frames: int, sink_fps: float, cpu: float, rss: float) -> dict:
+    counts = dict.fromkeys(["max_frames", "slots_skipped", "detector_frames", "detections", "described"], 1)
+    return {
+        **counts,
+        "estimated": 1,
+        "camera_fps": 12.0,
+        "published": published,
+        "sink_frames": sink_frames,
+        "dropped_camera_detector": 0,
+        "dropped_detector_sink": 0,
+        "dropped": None if published is None else published - sink_frames,
+        "sink_fps": sink_fps,
+        "frames_with_rows": 10,
+        "faces": 15,
+        "nodes": {"identity": {"cpu_percent": cpu, "peak_rss_mib": rss}},
+    }
+
+
+def test_combine_cameras_sums_counts_pools_latency_and_takes_the_largest_rss() -> None:
+    row = combine_cameras(
+        PER_TRACK,
+        [camera_row(300, 300, 11.9, 40.0, 200.0), camera_row(300, 290, 11.5, 30.0, 250.0)],
+        [10.0, 30.0, 20.0],
+    )
+    assert (row["mode"], row["cameras"], row["camera_fps"]) == (PER_TRACK, 2, 12.0)
+    assert (row["published"], row["sink_frames"], row["dropped"]) == (600, 590, 10)
+    assert row["sink_fps"] == pytest.approx(23.4)
+    assert row["faces_per_frame"] == 1.5
+    assert (row["latency_frames"], row["latency_p50_ms"], row["latency_p95_ms"]) == (3, 20.0, 30.0)
+    assert row["nodes"]["identity"] == {"cpu_percent": 70.0, "peak_rss_mib": 250.0}
+    unknown = combine_cameras(
+        PER_TRACK, [camera_row(None, 300, 12.0, 1.0, 1.0), camera_row(300, 300, 12.0, 1.0, 1.0)], []
+    )
+    assert unknown["published"] is None and unknown["dropped"] is None
+
+
+def test_median_of_runs_per_number_and_per_node_then_sustained() -> None:
     runs = [
-        {"sink_fps": fps, "dropped": dropped, "nodes": {"camera": {"cpu_percent": cpu, "peak_rss_mib": 99.0}}}
-        for fps, dropped, cpu in [(3.0, 1, 10.0), (5.0, None, 30.0), (4.0, 3, float("nan"))]
+        {
+            "mode": PER_TRACK,
+            "cameras": 1,
+            "camera_fps": 12.0,
+            "slots_skipped": 0,
+            "sink_fps": fps,
+            "dropped": dropped,
+            "nodes": {"camera": {"cpu_percent": cpu, "peak_rss_mib": 99.0}},
+        }
+        for fps, dropped, cpu in [(11.0, 1, 10.0), (12.0, None, 30.0), (11.9, 0, float("nan"))]
     ]
     row = median_of_runs(runs)
-    assert row["sink_fps"] == 4.0
-    assert row["dropped"] == 2  # missing values are skipped
+    assert (row["mode"], row["cameras"], row["camera_fps"]) == (PER_TRACK, 1, 12.0)
+    assert row["sink_fps"] == 11.9
+    assert row["dropped"] == 0.5  # missing values are skipped
     assert row["nodes"]["camera"] == {"cpu_percent": 20.0, "peak_rss_mib": 99.0}
+    assert not row["sustained"]  # frames were dropped
+    assert median_of_runs(runs[2:])["sustained"]
+    assert not median_of_runs([{**runs[2], "sink_fps": 11.0}])["sustained"]  # the sink fell behind
+
+
+def test_comparison_ratio_and_most_cameras_sustained() -> None:
+    results = [
+        {"mode": PER_FRAME, "cameras": 1, "sink_fps": 2.0, "sustained": False},
+        {"mode": PER_TRACK, "cameras": 1, "sink_fps": 12.0, "sustained": True},
+        {"mode": PER_TRACK, "cameras": 2, "sink_fps": 23.9, "sustained": True},
+        {"mode": PER_TRACK, "cameras": 4, "sink_fps": 30.0, "sustained": False},
+    ]
+    assert comparison(results) == {
+        "sink_fps_ratio_per_track_to_per_frame": {"1": 6.0},
+        "most_cameras_sustained": {PER_FRAME: 0, PER_TRACK: 2},
+    }
