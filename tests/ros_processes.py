@@ -1,8 +1,7 @@
 """Real node processes in a DDS domain of a test's own, and a node in the test process to talk to them.
 
 Each test gets its own ROS_DOMAIN_ID, so tests running at the same time on one machine never see
-each other's topics. 720p frames need Fast DDS's LARGE_DATA builtin transports between processes;
-the default set-up drops them. (A module of its own, not conftest: test files import from it by name.)
+each other's topics. (A module of its own, not conftest: test files import from it by name.)
 """
 
 from __future__ import annotations
@@ -13,28 +12,46 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 import rclpy
 from graph_launcher.command_line import resolve_executable
-from graph_launcher.dds_env import BOOTSTRAP_GUARD, RMW_IMPLEMENTATION
+from graph_launcher.dds_env import (
+    BOOTSTRAP_GUARD,
+    DDS_CHOICE_VARIABLES,
+    PROFILE_VARIABLE,
+    RMW_IMPLEMENTATION,
+    find_dds_profile,
+)
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 
-DDS_SETTINGS = {"RMW_IMPLEMENTATION": RMW_IMPLEMENTATION, "FASTDDS_BUILTIN_TRANSPORTS": "LARGE_DATA"}
-"""What the node processes and this process's participant share; with other transports the
-participants may never discover each other."""
+DDS_SETTINGS = {
+    "RMW_IMPLEMENTATION": RMW_IMPLEMENTATION,
+    PROFILE_VARIABLE: str(find_dds_profile(Path(__file__).parent)),
+}
+"""The Fast DDS set-up ``graph_launch`` gives every node (shared memory with a segment that holds
+720p frames, UDPv4 for discovery), for the node processes and this process's participant alike.
+
+Not ``FASTDDS_BUILTIN_TRANSPORTS=LARGE_DATA``: its TCP transport in Fast DDS 3.2 (the newest on
+PyPI) deadlocks when a participant is deleted while a channel's listening thread waits in a
+blocking read from a live, silent peer: ``TCPChannelResourceBasic::disconnect`` waits for the
+read mutex that the read holds, so a node whose peer (this process) outlived it hung in
+``destroy_node`` after its last log line (fixed upstream in Fast DDS 3.4, eProsima/Fast-DDS#6066).
+"""
 
 
 class RosProcesses:
     """Node processes in one DDS domain, and a node in this process spun by a thread of its own."""
 
     def __init__(self, domain_id: int) -> None:
-        self.env = {k: v for k, v in os.environ.items() if k != BOOTSTRAP_GUARD}
+        dds_variables = {"RMW_IMPLEMENTATION", *DDS_CHOICE_VARIABLES}
+        self.env = {k: v for k, v in os.environ.items() if k != BOOTSTRAP_GUARD and k not in dds_variables}
         self.env.update(DDS_SETTINGS, ROS_DOMAIN_ID=str(domain_id), RCUTILS_LOGGING_BUFFERED_STREAM="0")
         # The participant reads its settings from the environment when it is made.
-        saved = {name: os.environ.get(name) for name in DDS_SETTINGS}
+        saved = {name: os.environ.pop(name, None) for name in dds_variables}
         os.environ.update(DDS_SETTINGS)
         try:
             self.context = rclpy.Context()
@@ -43,7 +60,7 @@ class RosProcesses:
         finally:
             for name, value in saved.items():
                 if value is None:
-                    del os.environ[name]
+                    os.environ.pop(name, None)
                 else:
                     os.environ[name] = value
         self.executor = SingleThreadedExecutor(context=self.context)

@@ -36,9 +36,9 @@ def collect_images(
 
     Subscribing only after this process has seen the publisher makes the match complete on
     both sides before the publisher (waiting with ``min_subscribers``) sends its first frame.
-    The other order loses the first frames: DDS matching is asymmetric, and with Fast DDS's
-    LARGE_DATA transports the subscriber side learned of a new publisher ~2 s after the
-    publisher side had matched the subscriber.
+    The other order loses the first frames: DDS matching is asymmetric, and the subscriber side
+    can learn of a new publisher seconds after the publisher side matched the subscriber (~2 s
+    measured with Fast DDS's LARGE_DATA transports).
     """
     deadline = time.monotonic() + timeout_s
     while not ros.node.count_publishers(topic):
