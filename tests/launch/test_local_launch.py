@@ -38,7 +38,10 @@ def frame_results(database: Path) -> list[list[tuple]]:
     ).fetchall()
     con.close()
     return [
-        [(index, face_id, gender, round(age, 1)) for _, index, face_id, gender, age in group]
+        [
+            (index, face_id, gender, None if age is None else round(age, 1))
+            for _, index, face_id, gender, age in group
+        ]
         for _, group in itertools.groupby(rows, key=lambda row: row[0])
     ]
 
