@@ -148,7 +148,12 @@ def test_no_events_gives_empty_summary():
 
 
 def test_table_rows_are_in_capture_order():
-    events = [ev(5, 2, age=40.0, gender="female"), ev(1, 1, camera="b"), ev(1, 3, camera="a")]
+    events = [
+        ev(5, 2, age=40.0, gender="female"),
+        ev(1, 1, camera="b"),
+        ev(1, 3, camera="a"),
+        ev(2, UNKNOWN_FACE_ID),  # not identified: not in the table
+    ]
     rows = table_rows(events)
     assert [(r.stamp_ns - T0, r.face_id) for r in rows] == [(S, 3), (S, 1), (5 * S, 2)]
     assert (rows[2].age, rows[2].gender) == (40.0, "female")

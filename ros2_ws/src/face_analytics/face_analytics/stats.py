@@ -115,8 +115,12 @@ class Summary:
 
 
 def table_rows(events: Iterable[FaceEvent]) -> list[TableRow]:
-    """Table I: every event in capture order (camera and face index break ties)."""
-    ordered = sorted(events, key=lambda e: (e.stamp_ns, e.camera_id, e.face_index))
+    """Table I: every identified event in capture order (camera and face index break ties).
+
+    Faces without a face ID (a track still collecting views, a view too poor to identify) are
+    no customer's: the summary counts them, the table leaves them out."""
+    identified = (e for e in events if e.face_id != UNKNOWN_FACE_ID)
+    ordered = sorted(identified, key=lambda e: (e.stamp_ns, e.camera_id, e.face_index))
     return [TableRow(e.stamp_ns, e.age, e.gender, e.face_id) for e in ordered]
 
 
