@@ -102,10 +102,6 @@ def test_max_frames_zero_means_the_whole_source(ros_graph: RosProcesses, tmp_pat
     assert "end of image folder" in log
 
 
-# One CI rehearsal out of four saw the node, still waiting for its subscriber, not exit within
-# 60 s of SIGINT; not reproduced since. Reruns keep that open question from blocking CI (see the
-# closing note) while every run still asserts a clean stop.
-@pytest.mark.flaky(reruns=2)
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
 def test_looping_node_stops_cleanly_on_signal(
     ros_graph: RosProcesses, tmp_path: Path, stop: signal.Signals

@@ -232,27 +232,31 @@ def test_cli_refuses_a_missing_database_without_creating_it(
 TINY_DAY = ["--seed", "0", "--duration", "16", "--people", "3", "--repeat-rate", "0.5", "--dwell", "3", "4"]
 TINY_DAY += ["--return-gap", "4", "--face-size", "100", "150", "--no-progress"]
 TINY_START = "2024-05-01T10:00:00"
-EVERY = 3
+# A new track carries no ID until its 3rd detection (frames 0, 3 and 6 of the track, detecting on
+# every 3rd frame): 6 sightings without ID at each visit's start, which the detector itself may
+# first see up to 2 frames late; so a visit's dwell starts up to 8 frames late.
+PENDING_SIGHTINGS = 6
+LATE_FRAMES = PENDING_SIGHTINGS + 2
 
 
 @pytest.fixture(scope="module")
 def tiny_day(face_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny scenario and the events face_offline writes for it (hog at half size, dlib ONNX)."""
+    """A tiny scenario and the events face_offline writes for it with the graph's defaults, on
+    every frame (RetinaFace every 3rd frame, tracks in between, identity and age/gender per track)."""
     day = tmp_path_factory.mktemp("tiny_day")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("OMP_NUM_THREADS", "1")
         labels = face_data / "identity" / "labels.csv"
         assert scenario.main(["--identity-csv", str(labels), "--out", str(day), *TINY_DAY]) == 0
         args = [str(day / scenario.VIDEO_FILE), "--database", str(day / "events.sqlite")]
-        args += ["--gallery", str(day / "gallery.sqlite"), "--start", TINY_START, "--every", str(EVERY)]
-        args += ["--detector", "hog", "--detect-scale", "0.5", "--agegender-backend", "dlib_onnx"]
+        args += ["--gallery", str(day / "gallery.sqlite"), "--start", TINY_START]
         assert offline.main([*args, "--no-progress"]) == 0
     return day
 
 
 def score_tiny_day(day: Path, visit_gap_s: float, capsys: pytest.CaptureFixture[str]) -> dict:
     args = ["scenario", "--scenario", str(day), "--database", str(day / "events.sqlite")]
-    args += ["--start", TINY_START, "--every", str(EVERY), "--visit-gap-s", str(visit_gap_s), "--json"]
+    args += ["--start", TINY_START, "--visit-gap-s", str(visit_gap_s), "--json"]
     capsys.readouterr()
     assert face_metrics(args) == 0
     return json.loads(capsys.readouterr().out)
@@ -267,9 +271,12 @@ def test_pipeline_keeps_one_id_per_person_over_a_tiny_day(
     (scores,) = tables["scores"]
     assert scores["recall"] >= 0.9 and scores["precision"] >= 0.9, scores
     for person in persons:
-        assert (person["face_ids"], person["consistency"], person["persons_on_id"]) == (1, 1.0, 1), person
+        assert (person["face_ids"], person["switches"], person["persons_on_id"]) == (1, 0, 1), person
+        without_id = round(person["sightings"] * (1 - person["consistency"]))
+        assert without_id <= PENDING_SIGHTINGS * person["visits"], person
     assert len({p["face_id"] for p in persons}) == 3
-    assert scores["missed_visits"] == 0 and scores["dwell_MAE_s"] < 0.5, scores
+    fps = scenario.ScenarioSettings().fps
+    assert scores["missed_visits"] == 0 and scores["dwell_MAE_s"] <= LATE_FRAMES / fps, scores
 
 
 @pytest.mark.parametrize(
