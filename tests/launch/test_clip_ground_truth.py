@@ -12,15 +12,13 @@ import csv
 import os
 import re
 import sqlite3
-import subprocess
-import sys
 from collections import defaultdict
 from pathlib import Path
 
 from face_common.faces import Box
 from face_detect_node.matching import match_greedy
+from local_graph import REPO, run_local_graph
 
-REPO = Path(__file__).resolve().parents[2]
 VIDEO = REPO / "samples" / "video"
 CLIP = VIDEO / "short_hamilton_clip.mp4"
 FPS = 12.0
@@ -60,25 +58,15 @@ def events_by_frame(database: Path, first_frame: int) -> dict[int, list[tuple[in
 
 def test_default_graph_finds_the_labelled_faces_and_counts_the_people(tmp_path: Path) -> None:
     database = tmp_path / "events.sqlite"
-    launch = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "graph_launch"),
-            str(REPO / "launch" / "local.launch.yaml"),
-            f"source:={CLIP}",
-            f"fps:={FPS}",
-            f"gallery:={tmp_path / 'gallery.sqlite'}",
-            f"database:={database}",
-            "exit_when_idle_s:=8.0",
-            "log_frames:=false",
-        ],
-        cwd=REPO,
-        env={**os.environ, "ROS_DOMAIN_ID": str(DOMAIN_ID), "OMP_NUM_THREADS": "1"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    log = launch.stdout + launch.stderr
-    assert launch.returncode == 0, log[-6000:]
+    arguments = {
+        "source": CLIP,
+        "fps": FPS,
+        "gallery": tmp_path / "gallery.sqlite",
+        "database": database,
+        "exit_when_idle_s": 8.0,
+        "log_frames": "false",
+    }
+    log = run_local_graph(arguments, DOMAIN_ID)
     published = int(re.search(r"published (\d+) frames", log).group(1))
     assert published == 275, log[-3000:]
 

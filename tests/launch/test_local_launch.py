@@ -13,8 +13,6 @@ import os
 import re
 import shutil
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,8 +20,8 @@ from camera_node.resize import ResizeMode
 from face_analytics.offline import FrameClock, FrameSize, graph_stages, process_frames, source_frames
 from face_detect_node.detection import DetectionConfig, FaceFinder
 from face_sink.schema import open_sqlite_store
+from local_graph import REPO, run_local_graph
 
-REPO = Path(__file__).resolve().parents[2]
 CLIP = REPO / "samples" / "video" / "short_hamilton_clip.mp4"
 # The graph's default backends (deterministic); frame rates low enough that no stage drops a
 # frame on 2 cores.
@@ -80,17 +78,7 @@ def test_local_graph_writes_the_events_offline_processing_writes(
         "database": str(database),
         "exit_when_idle_s": "8.0",
     }
-    launch = subprocess.run(
-        [str(Path(sys.executable).parent / "graph_launch"), str(REPO / "launch" / "local.launch.yaml")]
-        + [f"{name}:={value}" for name, value in arguments.items()],
-        cwd=REPO,
-        env={**os.environ, "ROS_DOMAIN_ID": str(DOMAIN_ID), "OMP_NUM_THREADS": "1"},
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    log = launch.stdout + launch.stderr
-    assert launch.returncode == 0, log[:6000]
+    log = run_local_graph(arguments, DOMAIN_ID, timeout_s=240)
     # Every camera frame reached the end of the chain, so the comparison is frame for frame.
     assert re.search(rf"published {frame_count} frames", log), log[-4000:]
     assert f"after {frame_count} frames: source done" in log, log[-4000:]

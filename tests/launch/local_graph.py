@@ -1,0 +1,28 @@
+"""Runs ``launch/local.launch.yaml`` to its end in a ROS domain of the caller's, as a user would.
+(A module of its own, not conftest: test files import from it by name.)"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run_local_graph(arguments: dict[str, object], domain_id: int, timeout_s: float = 300.0) -> str:
+    """Launch the embedded default graph with ``name:=value`` arguments; assert it ended cleanly
+    and return its log."""
+    launch = subprocess.run(
+        [str(Path(sys.executable).parent / "graph_launch"), str(REPO / "launch" / "local.launch.yaml")]
+        + [f"{name}:={value}" for name, value in arguments.items()],
+        cwd=REPO,
+        env={**os.environ, "ROS_DOMAIN_ID": str(domain_id), "OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+    )
+    log = launch.stdout + launch.stderr
+    assert launch.returncode == 0, log[-6000:]
+    return log
