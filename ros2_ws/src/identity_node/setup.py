@@ -17,6 +17,7 @@ setup(
     entry_points={
         "console_scripts": [
             f"identity_node = {PACKAGE}.identity_node:main",
+            f"identity_fetch_models = {PACKAGE}.model_files:main",
         ],
     },
 )

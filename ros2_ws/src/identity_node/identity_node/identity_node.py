@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 from functools import partial
+from pathlib import Path
 
 from face_common.images import ImageConversionError
 from face_common.node_support import read_only, spin_node
@@ -114,13 +115,18 @@ class IdentityNode(Node):
                 integer_range=[IntegerRange(from_value=0, to_value=100, step=1)],
             ),
         ).value
+        model_dir = self.declare_parameter(
+            "model_dir",
+            "models",
+            read_only("Folder of set-up made model files (scripts/fetch_models.sh), for dlib_resnet_onnx"),
+        ).value
         namespaces = self.declare_parameter(
             "camera_namespaces",
             [""],
             read_only("Camera namespaces served; '' is this node's own namespace"),
         ).value
 
-        descriptor = make_descriptor(backend, num_jitters=num_jitters)
+        descriptor = make_descriptor(backend, num_jitters=num_jitters, model_dir=Path(model_dir))
         gallery = FaceGallery(
             gallery_path,
             descriptor_kind=descriptor.name,
