@@ -10,10 +10,10 @@ from face_analytics.erase import main
 from face_common.faces import Box, Face, FaceEvent, FrameRef
 from face_sink.crop_archive import CropArchive
 from face_sink.schema import open_sqlite_store
-from identity_node.descriptor import DESCRIPTOR_SIZE
+from identity_node.descriptor import DEFAULT_DESCRIPTOR_BACKEND, DESCRIPTOR_SIZE
 from identity_node.gallery import FaceGallery
 
-KIND = "dlib_resnet"
+KIND = DEFAULT_DESCRIPTOR_BACKEND  # what face_erase assumes unless told
 
 
 @pytest.fixture

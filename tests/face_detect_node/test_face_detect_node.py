@@ -23,7 +23,6 @@ from face_detect_node.detectors import make_detector
 from graph_launcher.command_line import resolve_executable
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import qos_profile_sensor_data
-from ros_processes import DDS_SETTINGS
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
@@ -34,12 +33,7 @@ TIMEOUT_S = 60.0
 
 
 @pytest.fixture
-def node_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[subprocess.Popen]:
-    # The launcher's Fast DDS set-up, for the node and this process's participant (made later in
-    # the test): see ros_processes.DDS_SETTINGS for why not LARGE_DATA.
-    monkeypatch.delenv("FASTDDS_BUILTIN_TRANSPORTS", raising=False)
-    for name, value in DDS_SETTINGS.items():
-        monkeypatch.setenv(name, value)
+def node_process() -> Iterator[subprocess.Popen]:
     env = {**os.environ, "ROS_DOMAIN_ID": str(DOMAIN_ID), "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     command = [resolve_executable("face_detect_node", "face_detect_node"), "--ros-args"]
     for name, value in NODE_PARAMS.items():

@@ -22,7 +22,6 @@ from faces_from_images import largest_face_frame
 from graph_launcher.command_line import resolve_executable
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
-from ros_processes import DDS_SETTINGS
 
 DOMAIN_ID = 100 + (os.getpid() + 37) % 100  # away from domain 0 and, likely, from other tests
 CAMERA = "cam_identity_test"
@@ -30,13 +29,8 @@ TIMEOUT_S = 60.0
 
 
 @pytest.fixture
-def start_node(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Callable[[], subprocess.Popen]]:
+def start_node(tmp_path: Path) -> Iterator[Callable[[], subprocess.Popen]]:
     """Starts the installed ``identity_node`` on one gallery file (call again to restart)."""
-    # The launcher's Fast DDS set-up, for the node and this process's participant (made later in
-    # the test): see ros_processes.DDS_SETTINGS for why not LARGE_DATA.
-    monkeypatch.delenv("FASTDDS_BUILTIN_TRANSPORTS", raising=False)
-    for name, value in DDS_SETTINGS.items():
-        monkeypatch.setenv(name, value)
     env = {**os.environ, "ROS_DOMAIN_ID": str(DOMAIN_ID), "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     command = [
         resolve_executable("identity_node", "identity_node"),

@@ -17,7 +17,7 @@ from pathlib import Path
 from face_sink.crop_archive import CropArchive
 from face_sink.mysql_store import describe_database, open_store
 from face_sink.schema import DEFAULT_SQLITE_PATH
-from identity_node.descriptor import DESCRIPTOR_BACKENDS, DESCRIPTOR_SIZE
+from identity_node.descriptor import DEFAULT_DESCRIPTOR_BACKEND, DESCRIPTOR_BACKENDS, DESCRIPTOR_SIZE
 from identity_node.gallery import FaceGallery
 from identity_node.gallery_store import GalleryInUseError
 
@@ -55,7 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="event store: SQLite path, sqlite:///… or mysql://…",
     )
     parser.add_argument("--crops-dir", type=Path, default=Path("out/crops"), help="the sink's crops_dir")
-    parser.add_argument("--descriptor-backend", choices=sorted(DESCRIPTOR_BACKENDS), default="dlib_resnet")
+    parser.add_argument(
+        "--descriptor-backend",
+        choices=sorted(DESCRIPTOR_BACKENDS),
+        default=DEFAULT_DESCRIPTOR_BACKEND,
+        help="the backend that filled the gallery",
+    )
     return parser
 
 

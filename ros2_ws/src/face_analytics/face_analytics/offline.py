@@ -31,7 +31,12 @@ from face_common.track_views import DEFAULT_MAX_VIEWS
 from face_detect_node.detection import DetectionConfig, FaceFinder
 from face_detect_node.detectors import DETECTORS
 from face_sink.schema import DEFAULT_SQLITE_PATH, EventStore, open_sqlite_store
-from identity_node.descriptor import DESCRIPTOR_BACKENDS, DESCRIPTOR_SIZE, make_descriptor
+from identity_node.descriptor import (
+    DEFAULT_DESCRIPTOR_BACKEND,
+    DESCRIPTOR_BACKENDS,
+    DESCRIPTOR_SIZE,
+    make_descriptor,
+)
 from identity_node.gallery import DEFAULT_MATCH_THRESHOLD, FaceGallery
 from identity_node.identification import DEFAULT_MIN_VIEWS_TO_ENROL, FaceIdentifier
 from tqdm import tqdm
@@ -168,7 +173,7 @@ def process_frames(
 @contextmanager
 def graph_stages(
     gallery_path: Path,
-    descriptor_backend: str = "dlib_resnet",
+    descriptor_backend: str = DEFAULT_DESCRIPTOR_BACKEND,
     match_threshold: float = DEFAULT_MATCH_THRESHOLD,
     max_views: int = DEFAULT_MAX_VIEWS,
     min_views_to_enrol: int = DEFAULT_MIN_VIEWS_TO_ENROL,
@@ -178,7 +183,7 @@ def graph_stages(
 ) -> Iterator[list[FaceStage]]:
     """The stages after detection as the graph's nodes build them (identity, then age/gender),
     with the gallery open; defaults are the nodes' defaults."""
-    descriptor = make_descriptor(descriptor_backend)
+    descriptor = make_descriptor(descriptor_backend, model_dir=model_dir)
     estimator = create_estimator(agegender_backend, model_dir, num_threads)
     with FaceGallery(
         gallery_path, descriptor.name, DESCRIPTOR_SIZE, match_threshold=match_threshold
@@ -234,7 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=defaults.detect_every,
         help="run the detector on every N-th processed frame and track in between, as face_detect_node",
     )
-    parser.add_argument("--descriptor-backend", choices=sorted(DESCRIPTOR_BACKENDS), default="dlib_resnet")
+    parser.add_argument(
+        "--descriptor-backend", choices=sorted(DESCRIPTOR_BACKENDS), default=DEFAULT_DESCRIPTOR_BACKEND
+    )
     parser.add_argument("--match-threshold", type=float, default=DEFAULT_MATCH_THRESHOLD)
     parser.add_argument(
         "--max-views-per-track",

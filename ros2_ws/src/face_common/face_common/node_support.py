@@ -20,11 +20,13 @@ def spin_node(
 ) -> None:
     """A node's ``main``: spin until Ctrl-C, SIGTERM or one of ``done``, then shut down cleanly."""
     rclpy.init(args=args)
-    node = make_node()
+    node = None
     try:
+        node = make_node()  # a Ctrl-C while models load is a clean stop too
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException, *done):
         pass
     finally:
-        node.destroy_node()
+        if node is not None:
+            node.destroy_node()
         rclpy.try_shutdown()

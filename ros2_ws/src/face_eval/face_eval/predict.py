@@ -29,7 +29,13 @@ import numpy as np
 from agegender_node.estimators import BACKENDS, create_estimator
 from face_common.faces import FrameFaces, FrameRef
 from face_detect_node.detectors import DEFAULT_DETECTOR, DEFAULT_MIN_FACE_SIZE, DETECTORS, make_detector
-from identity_node.descriptor import DESCRIPTOR_BACKENDS, DESCRIPTOR_SIZE, FaceDescriptor, make_descriptor
+from identity_node.descriptor import (
+    DEFAULT_DESCRIPTOR_BACKEND,
+    DESCRIPTOR_BACKENDS,
+    DESCRIPTOR_SIZE,
+    FaceDescriptor,
+    make_descriptor,
+)
 from identity_node.gallery import DEFAULT_MATCH_THRESHOLD, FaceGallery
 from identity_node.identification import FaceIdentifier
 from tqdm import tqdm
@@ -110,7 +116,7 @@ def predict_identity(
     rows: Sequence[dict[str, str]], root: Path, args: argparse.Namespace
 ) -> Iterator[Record]:
     finder = _finder(args)
-    descriptor = make_descriptor(args.backend or "dlib_resnet")
+    descriptor = make_descriptor(args.backend or DEFAULT_DESCRIPTOR_BACKEND, model_dir=args.model_dir)
     with tempfile.TemporaryDirectory(prefix="face_predict_") as scratch:
         gallery_path = Path(scratch) / "gallery.sqlite"
         with FaceGallery(
@@ -157,7 +163,11 @@ class _DescriptorCache:
 def predict_verification(
     rows: Sequence[dict[str, str]], root: Path, args: argparse.Namespace
 ) -> Iterator[Record]:
-    cache = _DescriptorCache(_finder(args), make_descriptor(args.backend or "dlib_resnet"), root)
+    cache = _DescriptorCache(
+        _finder(args),
+        make_descriptor(args.backend or DEFAULT_DESCRIPTOR_BACKEND, model_dir=args.model_dir),
+        root,
+    )
     for row in rows:
         (vector_a, found_a), (vector_b, found_b) = cache.get(row["path_a"]), cache.get(row["path_b"])
         record: Record = {"path_a": row["path_a"], "path_b": row["path_b"], "distance": None, "same": None}
@@ -236,7 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-side", type=int, default=DEFAULT_MAX_SIDE, help="photos: detect at this longest side"
     )
     parser.add_argument("--match-threshold", type=float, default=DEFAULT_MATCH_THRESHOLD)
-    parser.add_argument("--model-dir", type=Path, default=Path("models"), help="age/gender model files")
+    parser.add_argument(
+        "--model-dir", type=Path, default=Path("models"), help="model files (age/gender, descriptor)"
+    )
     parser.add_argument("--threads", type=int, default=1, help="model threads (age/gender, retinaface)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser

@@ -74,15 +74,16 @@ class FaceSinkNode(Node):
         self._crop_failures = 0
         self._database_down = False
 
+        # Old events go before the first new one can come: subscribed means retention applied.
+        if self._retention_days > 0:
+            self._apply_retention()
+            self.create_timer(RETENTION_CHECK_PERIOD_S, self._apply_retention)
         self.create_subscription(FacesMsg, "faces_attributed", self._on_faces, FACES_QOS)
         self.create_timer(retry_interval_s, self._flush)
         self._last_frame_at: float | None = None
         self.frames = 0
         if self._exit_when_idle_s > 0:
             self.create_timer(min(1.0, self._exit_when_idle_s), self._exit_if_idle)
-        if self._retention_days > 0:
-            self._apply_retention()
-            self.create_timer(RETENTION_CHECK_PERIOD_S, self._apply_retention)
         self.get_logger().info(
             f"writing face events to {describe_database(database)}"
             + (f", keeping {self._retention_days:g} days" if self._retention_days > 0 else "")

@@ -163,6 +163,13 @@ DESCRIPTOR_BACKENDS: dict[str, type[FaceDescriptor]] = {
 }
 
 
+DEFAULT_DESCRIPTOR_BACKEND = "dlib_resnet_onnx"
+"""dlib's ResNet in onnxruntime: the same network and accuracy as ``dlib_resnet`` on our
+evaluation (docs/evaluation.md) at ~1/10 of the cost per face (6-8 ms against 78-80 ms on one
+core), which was what limited the graph's speed. Its vectors are ~0.04 from dlib-bin's for the
+same face, so a gallery stays with the backend that filled it."""
+
+
 def make_descriptor(backend: str, num_jitters: int = 0, model_dir: Path | None = None) -> FaceDescriptor:
     """Build the descriptor backend called ``backend`` (see :data:`DESCRIPTOR_BACKENDS`).
 

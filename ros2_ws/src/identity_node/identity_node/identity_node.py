@@ -23,7 +23,12 @@ from rcl_interfaces.msg import FloatingPointRange, IntegerRange
 from rclpy.node import Node
 from rclpy.publisher import Publisher
 
-from identity_node.descriptor import DESCRIPTOR_BACKENDS, DESCRIPTOR_SIZE, make_descriptor
+from identity_node.descriptor import (
+    DEFAULT_DESCRIPTOR_BACKEND,
+    DESCRIPTOR_BACKENDS,
+    DESCRIPTOR_SIZE,
+    make_descriptor,
+)
 from identity_node.gallery import (
     DEFAULT_MATCH_THRESHOLD,
     DEFAULT_MAX_DESCRIPTORS_PER_ID,
@@ -104,7 +109,7 @@ class IdentityNode(Node):
         ).value
         backend = self.declare_parameter(
             "descriptor_backend",
-            "dlib_resnet",
+            DEFAULT_DESCRIPTOR_BACKEND,
             read_only(f"Face descriptor backend, one of {sorted(DESCRIPTOR_BACKENDS)}"),
         ).value
         num_jitters = self.declare_parameter(
