@@ -27,9 +27,9 @@ from agegender_node.estimators import BACKENDS, DEFAULT_BACKEND, create_estimato
 from camera_node.resize import ResizeMode, fit_to_size
 from camera_node.sources import FrameError, ImageFolderSource, SourceError, open_source
 from face_common.faces import FaceEvent, FrameFaces, FrameRef
+from face_common.settings import add_arguments, from_arguments
 from face_common.track_views import DEFAULT_MAX_VIEWS
 from face_detect_node.detection import DetectionConfig, FaceFinder
-from face_detect_node.detectors import DETECTORS
 from face_sink.schema import DEFAULT_SQLITE_PATH, EventStore, open_sqlite_store
 from identity_node.descriptor import (
     DEFAULT_DESCRIPTOR_BACKEND,
@@ -223,22 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=ResizeMode.LETTERBOX,
         help="as camera_node's resize_mode",
     )
-    defaults = DetectionConfig()
-    parser.add_argument("--detector", choices=sorted(DETECTORS), default=defaults.detector)
-    parser.add_argument(
-        "--score-threshold", type=float, default=defaults.score_threshold, help="RetinaFace score threshold"
-    )
-    parser.add_argument(
-        "--input-size", type=int, default=defaults.input_size, help="RetinaFace input size (longest side)"
-    )
-    parser.add_argument("--min-face-size", type=int, default=defaults.min_face_size)
-    parser.add_argument("--detect-scale", type=float, default=defaults.detect_scale)
-    parser.add_argument(
-        "--detect-every",
-        type=int,
-        default=defaults.detect_every,
-        help="run the detector on every N-th processed frame and track in between, as face_detect_node",
-    )
+    # face_detect_node's settings; the frame rate is the source's (--fps / --every).
+    add_arguments(parser, DetectionConfig, exclude={"frame_rate"})
     parser.add_argument(
         "--descriptor-backend", choices=sorted(DESCRIPTOR_BACKENDS), default=DEFAULT_DESCRIPTOR_BACKEND
     )
@@ -279,17 +265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SourceError, ValueError) as err:
         print(f"face_offline: {err}", file=sys.stderr)
         return 2
-    finder = FaceFinder(
-        DetectionConfig(
-            detector=args.detector,
-            score_threshold=args.score_threshold,
-            input_size=args.input_size,
-            min_face_size=args.min_face_size,
-            detect_scale=args.detect_scale,
-            detect_every=args.detect_every,
-            frame_rate=fps / args.every,
-        )
-    )
+    finder = FaceFinder(from_arguments(args, DetectionConfig, frame_rate=fps / args.every))
     store = open_sqlite_store(args.database)
     with graph_stages(
         args.gallery,

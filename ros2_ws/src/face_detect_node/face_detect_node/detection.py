@@ -15,12 +15,14 @@ import cv2
 import numpy as np
 from face_common.crops import crop_zero_padded
 from face_common.faces import Box, Face, FrameFaces, FrameRef
+from face_common.settings import setting
 
 from face_detect_node.detectors import (
     DEFAULT_DETECTOR,
     DEFAULT_INPUT_SIZE,
     DEFAULT_MIN_FACE_SIZE,
     DEFAULT_SCORE_THRESHOLD,
+    DETECTORS,
     FaceDetector,
     make_detector,
 )
@@ -54,15 +56,38 @@ class DetectionConfig:
     seed's per-frame pipeline (every face described and estimated in every frame).
     """
 
-    detector: str = DEFAULT_DETECTOR
-    score_threshold: float = DEFAULT_SCORE_THRESHOLD
-    input_size: int = DEFAULT_INPUT_SIZE
-    min_face_size: int = DEFAULT_MIN_FACE_SIZE
-    detect_scale: float = 1.0
-    detect_every: int = 3
-    frame_rate: float = 12.0
-    tracking: bool = True
-    crop_margin: float = DEFAULT_CROP_MARGIN
+    detector: str = setting(DEFAULT_DETECTOR, "Face detector backend", choices=sorted(DETECTORS))
+    score_threshold: float = setting(
+        DEFAULT_SCORE_THRESHOLD, "RetinaFace: least face probability reported", 0.0, 1.0
+    )
+    input_size: int = setting(
+        DEFAULT_INPUT_SIZE,
+        "RetinaFace: the frame's longest side is resized to this before the network (cost grows "
+        "with its square; smaller loses small faces)",
+        32,
+        4096,
+    )
+    min_face_size: int = setting(
+        DEFAULT_MIN_FACE_SIZE, "Smallest face side to report, in full-resolution pixels", 1, 4096
+    )
+    detect_scale: float = setting(
+        1.0, "Detect on the frame resized by this factor (faster); boxes stay full-resolution", 0.05, 1.0
+    )
+    detect_every: int = setting(
+        3, "Run the detector on every N-th frame; the tracker carries the boxes in between", 1, 100
+    )
+    frame_rate: float = setting(12.0, "The camera's frames per second (the tracker's clock)", 0.1, 240.0)
+    tracking: bool = setting(
+        True,
+        "Track faces (identity and age/gender then look at each track's best views); false: detect "
+        "every frame, every face untracked (the seed's per-frame pipeline)",
+    )
+    crop_margin: float = setting(
+        DEFAULT_CROP_MARGIN,
+        "Crop margin per side as a fraction of the face box (zero-padded at borders)",
+        0.0,
+        2.0,
+    )
 
     def backend_options(self) -> dict[str, float | int]:
         """``score_threshold`` and ``input_size`` set the DNN detector (RetinaFace); the OpenCV and

@@ -10,15 +10,13 @@ by ``face_annotator``, once identity and age/gender are known.
 from __future__ import annotations
 
 from face_common.images import ImageConversionError, image_msg_to_array
-from face_common.node_support import read_only, spin_node
+from face_common.node_support import declare_settings, read_only, spin_node
 from face_common.ros_msgs import FACES_QOS, FacesMsg, frame_faces_to_msg, frame_ref
-from rcl_interfaces.msg import FloatingPointRange, IntegerRange
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
 
 from face_detect_node.detection import DetectionConfig, FaceFinder
-from face_detect_node.detectors import DETECTORS
 
 SUMMARY_PERIOD_S = 10.0
 
@@ -28,79 +26,7 @@ class FaceDetectNode(Node):
 
     def __init__(self) -> None:
         super().__init__("face_detect_node")
-        defaults = DetectionConfig()
-        config = DetectionConfig(
-            detector=self.declare_parameter(
-                "detector",
-                defaults.detector,
-                read_only(f"Face detector backend, one of {sorted(DETECTORS)}"),
-            ).value,
-            score_threshold=self.declare_parameter(
-                "score_threshold",
-                defaults.score_threshold,
-                read_only(
-                    "RetinaFace: least face probability reported",
-                    floating_point_range=[FloatingPointRange(from_value=0.0, to_value=1.0, step=0.0)],
-                ),
-            ).value,
-            input_size=self.declare_parameter(
-                "input_size",
-                defaults.input_size,
-                read_only(
-                    "RetinaFace: the frame's longest side is resized to this before the network "
-                    "(cost grows with its square; smaller loses small faces)",
-                    integer_range=[IntegerRange(from_value=32, to_value=4096, step=1)],
-                ),
-            ).value,
-            min_face_size=self.declare_parameter(
-                "min_face_size",
-                defaults.min_face_size,
-                read_only(
-                    "Smallest face side to report, in full-resolution pixels",
-                    integer_range=[IntegerRange(from_value=1, to_value=4096, step=1)],
-                ),
-            ).value,
-            detect_scale=self.declare_parameter(
-                "detect_scale",
-                defaults.detect_scale,
-                read_only(
-                    "Detect on the frame resized by this factor (faster); boxes stay full-resolution",
-                    floating_point_range=[FloatingPointRange(from_value=0.05, to_value=1.0, step=0.0)],
-                ),
-            ).value,
-            detect_every=self.declare_parameter(
-                "detect_every",
-                defaults.detect_every,
-                read_only(
-                    "Run the detector on every N-th frame; the tracker carries the boxes in between",
-                    integer_range=[IntegerRange(from_value=1, to_value=100, step=1)],
-                ),
-            ).value,
-            frame_rate=self.declare_parameter(
-                "frame_rate",
-                defaults.frame_rate,
-                read_only(
-                    "The camera's frames per second (the tracker's clock)",
-                    floating_point_range=[FloatingPointRange(from_value=0.1, to_value=240.0, step=0.0)],
-                ),
-            ).value,
-            tracking=self.declare_parameter(
-                "tracking",
-                defaults.tracking,
-                read_only(
-                    "Track faces (identity and age/gender then look at each track's best views); "
-                    "false: detect every frame, every face untracked (the seed's per-frame pipeline)"
-                ),
-            ).value,
-            crop_margin=self.declare_parameter(
-                "crop_margin",
-                defaults.crop_margin,
-                read_only(
-                    "Crop margin per side as a fraction of the face box (zero-padded at borders)",
-                    floating_point_range=[FloatingPointRange(from_value=0.0, to_value=2.0, step=0.0)],
-                ),
-            ).value,
-        )
+        config = declare_settings(self, DetectionConfig)
         self._log_frames = self.declare_parameter(
             "log_frames",
             False,
