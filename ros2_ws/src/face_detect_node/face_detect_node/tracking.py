@@ -45,7 +45,6 @@ DEFAULT_LOST_TRACK_S = 1.0
 DEFAULT_MATCH_IOU = 0.1
 
 
-
 @dataclass(frozen=True)
 class TrackedFace:
     """One face of a frame with its track: ``detected`` is false on frames the detector skipped,
