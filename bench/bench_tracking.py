@@ -38,7 +38,7 @@ from itertools import pairwise
 
 from bench_common import add_output_arguments, emit, format_records, percentile
 from face_common.faces import Box
-from face_detect_node.matching import iou, match_greedy
+from face_common.geometry import iou, match_greedy
 from face_detect_node.tracking import FaceTracker
 
 FPS = 12.0

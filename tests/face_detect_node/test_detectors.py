@@ -11,8 +11,8 @@ import cv2
 import numpy as np
 import pytest
 from face_common.faces import Box
+from face_common.geometry import MatchCounts, count_matches, iou, match_greedy
 from face_detect_node.detectors import DEFAULT_DETECTOR, DETECTORS, ScaledDetector, make_detector
-from face_detect_node.matching import MatchCounts, count_matches, iou, match_greedy
 from face_eval import metrics
 from face_eval.scenario import GROUND_TRUTH_FILE, VIDEO_FILE
 from face_eval.scenario import main as write_scenario

@@ -8,9 +8,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from face_common.geometry import iou, match_greedy
 from face_detect_node import retinaface
 from face_detect_node.detectors import RetinaFaceDetector
-from face_detect_node.matching import iou, match_greedy
 
 
 def test_priors_cover_each_head_cell_by_cell_with_both_sizes() -> None:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 from face_common.faces import Box
-from face_detect_node.matching import iou
+from face_common.geometry import iou
 from face_detect_node.tracking import FaceTracker, TrackedFace
 
 FPS = 12.0

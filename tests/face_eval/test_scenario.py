@@ -12,8 +12,8 @@ import cv2
 import numpy as np
 import pytest
 from face_common.faces import Box
+from face_common.geometry import match_greedy
 from face_detect_node.detectors import make_detector
-from face_detect_node.matching import match_greedy
 from face_eval.scenario import (
     BACKGROUND_BGR,
     GRID_COLUMNS,

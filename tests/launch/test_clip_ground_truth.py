@@ -16,7 +16,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from face_common.faces import Box
-from face_detect_node.matching import match_greedy
+from face_common.geometry import match_greedy
 from local_graph import REPO, run_local_graph
 
 VIDEO = REPO / "samples" / "video"

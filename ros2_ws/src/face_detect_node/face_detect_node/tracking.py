@@ -25,9 +25,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import supervision as sv
 from face_common.faces import Box
+from face_common.geometry import match_greedy
 from trackers import ByteTrackTracker
-
-from face_detect_node.matching import match_greedy
 
 if TYPE_CHECKING:
     from face_detect_node.detectors import Detection

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from face_common.faces import Box
-from face_detect_node.matching import MatchCounts, count_matches, iou
+from face_common.geometry import MatchCounts, count_matches, iou
 
 Detection = tuple[Box, float]
 
@@ -82,7 +82,7 @@ class DetectionScores:
 
 def detection_scores(images: Sequence[LabelledImage], iou_threshold: float = 0.5) -> DetectionScores:
     """Scores over several images; precision and recall count as the detection tests count
-    (:func:`face_detect_node.matching.count_matches`)."""
+    (:func:`face_common.geometry.count_matches`)."""
     counts = MatchCounts()
     ranked: list[tuple[float, bool]] = []
     for image in images:

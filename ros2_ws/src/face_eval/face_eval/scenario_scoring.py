@@ -4,7 +4,7 @@ The store report is only as good as the face IDs behind it, so this scores what 
 say. Events (from the event store that ``face_offline`` or the graph's sink writes) are put on
 scenario frames by their stamp (frame ``i`` was captured at ``start + i / fps``, as ``face_offline``
 stamps it) and matched one-to-one to the ground-truth face boxes at IoU 0.5, as the detection
-tests count (``face_detect_node.matching``). A matched box is a *sighting*: this person carried this
+tests count (``face_common.geometry``). A matched box is a *sighting*: this person carried this
 face ID in this frame. Sightings give identity consistency over time; the events of each face ID,
 cut into visits by the report's own rule (``face_analytics.stats``), give visits, dwell times and
 repeat customers, compared with ``visits.csv``.
@@ -25,7 +25,7 @@ from typing import Any
 from face_analytics.offline import FrameClock, parse_start
 from face_analytics.stats import summarize, visit_spans
 from face_common.faces import UNKNOWN_FACE_ID, Box, FaceEvent
-from face_detect_node.matching import match_greedy
+from face_common.geometry import match_greedy
 from face_sink.schema import open_sqlite_store
 
 from face_eval.records import read_csv_rows

@@ -6,7 +6,7 @@ import math
 
 import pytest
 from face_common.faces import Box
-from face_detect_node.matching import MatchCounts, count_matches, iou, match_greedy
+from face_common.geometry import MatchCounts, count_matches, iou, match_greedy
 
 A = Box(0, 0, 10, 10)
 

@@ -1,6 +1,8 @@
-"""Scoring detections against ground truth: IoU, one-to-one greedy matching, recall/precision.
+"""Box geometry in one place: IoU, one-to-one greedy matching, and detection counts (recall,
+precision) scored with them.
 
-Pure logic, shared by the accuracy tests and any offline evaluation, so both count the same way.
+Pure logic next to :class:`~face_common.faces.Box`, shared by the tracker, the accuracy tests and
+offline evaluation, so all of them overlap and count the same way.
 """
 
 from __future__ import annotations
