@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 import pytest
 import rclpy
+from agegender_node.attribution import AttributionSettings
 from bridge_support import REPO, last_stats
 from confluent_kafka import Consumer
 from face_analytics.offline import SourceFrame, graph_stages, process_frames
@@ -38,6 +39,7 @@ from face_sink.schema import EventStore, open_sqlite_store
 from graph_launcher.command_line import resolve_executable
 from graph_launcher.dds_env import DDS_CHOICE_VARIABLES as DDS_CHOICES
 from graph_launcher.dds_env import PROFILE_VARIABLE
+from identity_node.identification import IdentitySettings
 from kafka_bridge.event_record import decode_event
 from kafka_bridge.frame_intake import FrameIntake
 from kafka_bridge.frame_record import decode_image, encode_image
@@ -156,9 +158,10 @@ def offline_events(frames: list[SourceFrame], workdir: Path) -> list[FaceEvent]:
     finder = FaceFinder(DetectionConfig(detector=DETECTOR, frame_rate=FPS))
     store = open_sqlite_store(workdir / "offline_events.sqlite")
     try:
-        with graph_stages(
-            workdir / "offline_gallery.sqlite", agegender_backend=AGEGENDER, model_dir=REPO / "models"
-        ) as stages:
+        models = str(REPO / "models")
+        identity = IdentitySettings(model_dir=models)
+        attribution = AttributionSettings(backend=AGEGENDER, model_dir=models)
+        with graph_stages(workdir / "offline_gallery.sqlite", identity, attribution) as stages:
             counters = process_frames(frames, finder, stages, store)
         assert counters.unreadable_frames == counters.skipped_faces == 0
         return store.read_events()

@@ -9,16 +9,12 @@ downstream. Backend licenses: see :mod:`agegender_node.estimators`.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-from face_common.node_support import read_only, spin_node
+from face_common.node_support import declare_settings, spin_node
 from face_common.ros_msgs import FACES_QOS, FacesMsg, frame_faces_from_msg, frame_faces_to_msg
-from face_common.track_views import DEFAULT_MAX_VIEWS
-from rcl_interfaces.msg import IntegerRange
 from rclpy.node import Node
 
-from agegender_node.attribution import FaceAttributor
-from agegender_node.estimators import BACKENDS, DEFAULT_BACKEND, create_estimator
+from agegender_node.attribution import AttributionSettings, FaceAttributor
 
 SUMMARY_PERIOD_S = 10.0
 
@@ -28,40 +24,9 @@ class AgeGenderNode(Node):
 
     def __init__(self) -> None:
         super().__init__("agegender_node")
-        backend = self.declare_parameter(
-            "backend",
-            DEFAULT_BACKEND,
-            read_only(
-                f"Age/gender backend, one of {sorted(BACKENDS)}; the wideresnet ones need the files "
-                "scripts/fetch_models.sh puts in model_dir"
-            ),
-        ).value
-        model_dir = Path(
-            self.declare_parameter(
-                "model_dir",
-                "models",
-                read_only("Folder filled by agegender_fetch_models (scripts/fetch_models.sh)"),
-            ).value
-        )
-        num_threads = self.declare_parameter(
-            "num_threads",
-            1,
-            read_only(
-                "CPU threads the model may use (the graph shares few cores)",
-                integer_range=[IntegerRange(from_value=1, to_value=64, step=1)],
-            ),
-        ).value
-        max_views = self.declare_parameter(
-            "max_views_per_track",
-            DEFAULT_MAX_VIEWS,
-            read_only(
-                "Estimate a face track at most this many times (its best views, as identity picks "
-                "them) and pool them: median age, mean P(female)",
-                integer_range=[IntegerRange(from_value=1, to_value=100, step=1)],
-            ),
-        ).value
-        os.environ.setdefault("OMP_NUM_THREADS", str(num_threads))
-        self._attributor = FaceAttributor(create_estimator(backend, model_dir, num_threads), max_views)
+        settings = declare_settings(self, AttributionSettings)
+        os.environ.setdefault("OMP_NUM_THREADS", str(settings.num_threads))
+        self._attributor = FaceAttributor.from_settings(settings)
 
         self._publisher = self.create_publisher(FacesMsg, "faces_attributed", FACES_QOS)
         self.create_subscription(FacesMsg, "faces_identified", self._on_faces, FACES_QOS)
@@ -71,7 +36,9 @@ class AgeGenderNode(Node):
         self.bad_messages = 0
         self.skipped_faces = 0
         self.failed_frames = 0
-        self.get_logger().info(f"backend={backend} model_dir={model_dir} num_threads={num_threads}")
+        self.get_logger().info(
+            f"backend={settings.backend} model_dir={settings.model_dir} num_threads={settings.num_threads}"
+        )
 
     def _on_faces(self, msg: FacesMsg) -> None:
         try:

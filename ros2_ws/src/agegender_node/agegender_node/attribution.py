@@ -8,15 +8,20 @@ usable view, then only better ones, at most ``max_views``: :mod:`face_common.tra
 pools them: the median of the ages (one bad view does not move it) and the mean P(female). Every
 face of the track carries the pooled estimate, also in frames the model did not look at.
 Untracked faces are estimated one by one. All faces estimated in a frame go in one model call.
+
+:class:`AttributionSettings` is the single source of the stage's defaults: agegender_node's
+parameters and ``face_offline``'s options.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from face_common.faces import Face, FrameFaces
+from face_common.settings import setting
 from face_common.track_views import (
     DEFAULT_MAX_VIEWS,
     DEFAULT_MIN_VIEW_GAIN,
@@ -26,7 +31,34 @@ from face_common.track_views import (
     view_quality,
 )
 
-from agegender_node.estimators import AgeGender, AgeGenderEstimator, gender_of
+from agegender_node.estimators import (
+    BACKENDS,
+    DEFAULT_BACKEND,
+    AgeGender,
+    AgeGenderEstimator,
+    create_estimator,
+    gender_of,
+)
+
+
+@dataclass(frozen=True)
+class AttributionSettings:
+    """How age and gender are estimated; agegender_node's parameters, ``face_offline``'s options."""
+
+    backend: str = setting(
+        DEFAULT_BACKEND,
+        "Age/gender backend (the wideresnet ones need the files scripts/fetch_models.sh puts in model_dir)",
+        choices=sorted(BACKENDS),
+    )
+    model_dir: str = setting("models", "Folder filled by agegender_fetch_models (scripts/fetch_models.sh)")
+    num_threads: int = setting(1, "CPU threads the model may use (the graph shares few cores)", 1, 64)
+    max_views_per_track: int = setting(
+        DEFAULT_MAX_VIEWS,
+        "Estimate a face track at most this many times (its best views, as identity picks them) "
+        "and pool them: median age, mean P(female)",
+        1,
+        100,
+    )
 
 
 @dataclass
@@ -58,6 +90,12 @@ class FaceAttributor:
         self.min_view_gain = min_view_gain
         self._tracks: TrackMemory[_TrackAttributes] = TrackMemory(_TrackAttributes, track_ttl_s)
         self.estimates = 0
+
+    @classmethod
+    def from_settings(cls, settings: AttributionSettings) -> FaceAttributor:
+        """The stage as ``settings`` make it (loads the backend's model)."""
+        estimator = create_estimator(settings.backend, Path(settings.model_dir), settings.num_threads)
+        return cls(estimator, max_views=settings.max_views_per_track)
 
     def attribute(self, frame_faces: FrameFaces) -> list[str]:
         """Estimate the selected views in place; return, per face without a crop, why."""

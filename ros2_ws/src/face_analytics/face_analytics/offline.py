@@ -22,23 +22,14 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from agegender_node.attribution import FaceAttributor
-from agegender_node.estimators import BACKENDS, DEFAULT_BACKEND, create_estimator
+from agegender_node.attribution import AttributionSettings, FaceAttributor
 from camera_node.resize import ResizeMode, fit_to_size
 from camera_node.sources import FrameError, ImageFolderSource, SourceError, open_source
 from face_common.faces import FaceEvent, FrameFaces, FrameRef
 from face_common.settings import add_arguments, from_arguments
-from face_common.track_views import DEFAULT_MAX_VIEWS
 from face_detect_node.detection import DetectionConfig, FaceFinder
 from face_sink.schema import DEFAULT_SQLITE_PATH, EventStore, open_sqlite_store
-from identity_node.descriptor import (
-    DEFAULT_DESCRIPTOR_BACKEND,
-    DESCRIPTOR_BACKENDS,
-    DESCRIPTOR_SIZE,
-    make_descriptor,
-)
-from identity_node.gallery import DEFAULT_MATCH_THRESHOLD, FaceGallery
-from identity_node.identification import DEFAULT_MIN_VIEWS_TO_ENROL, FaceIdentifier
+from identity_node.identification import FaceIdentifier, IdentitySettings
 from tqdm import tqdm
 
 log = logging.getLogger("face_offline")
@@ -172,28 +163,13 @@ def process_frames(
 
 @contextmanager
 def graph_stages(
-    gallery_path: Path,
-    descriptor_backend: str = DEFAULT_DESCRIPTOR_BACKEND,
-    match_threshold: float = DEFAULT_MATCH_THRESHOLD,
-    max_views: int = DEFAULT_MAX_VIEWS,
-    min_views_to_enrol: int = DEFAULT_MIN_VIEWS_TO_ENROL,
-    agegender_backend: str = DEFAULT_BACKEND,
-    model_dir: Path = Path("models"),
-    num_threads: int = 1,
+    gallery_path: Path, identity: IdentitySettings, attribution: AttributionSettings
 ) -> Iterator[list[FaceStage]]:
     """The stages after detection as the graph's nodes build them (identity, then age/gender),
-    with the gallery open; defaults are the nodes' defaults."""
-    descriptor = make_descriptor(descriptor_backend, model_dir=model_dir)
-    estimator = create_estimator(agegender_backend, model_dir, num_threads)
-    with FaceGallery(
-        gallery_path, descriptor.name, DESCRIPTOR_SIZE, match_threshold=match_threshold
-    ) as gallery:
-        yield [
-            FaceIdentifier(
-                descriptor, gallery, max_views=max_views, min_views_to_enrol=min_views_to_enrol
-            ).identify,
-            FaceAttributor(estimator, max_views=max_views).attribute,
-        ]
+    with the gallery open."""
+    identifier = FaceIdentifier.from_settings(identity, gallery_path)
+    with identifier.gallery:
+        yield [identifier.identify, FaceAttributor.from_settings(attribution).attribute]
 
 
 def parse_start(text: str | None, source: Path) -> int:
@@ -225,25 +201,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     # face_detect_node's settings; the frame rate is the source's (--fps / --every).
     add_arguments(parser, DetectionConfig, exclude={"frame_rate"})
-    parser.add_argument(
-        "--descriptor-backend", choices=sorted(DESCRIPTOR_BACKENDS), default=DEFAULT_DESCRIPTOR_BACKEND
+    # identity_node's and agegender_node's settings. Both stages look at the same views of a track
+    # and read the same model folder: one --max-views-per-track and one --model-dir for both.
+    add_arguments(parser, IdentitySettings)
+    add_arguments(
+        parser,
+        AttributionSettings,
+        exclude={"max_views_per_track", "model_dir"},
+        options={"backend": "--agegender-backend", "num_threads": "--threads"},
     )
-    parser.add_argument("--match-threshold", type=float, default=DEFAULT_MATCH_THRESHOLD)
-    parser.add_argument(
-        "--max-views-per-track",
-        type=int,
-        default=DEFAULT_MAX_VIEWS,
-        help="describe and estimate a track at most N times (its best views), as the nodes",
-    )
-    parser.add_argument(
-        "--min-views-to-enrol",
-        type=int,
-        default=DEFAULT_MIN_VIEWS_TO_ENROL,
-        help="agreeing views a new track needs to become a new ID, as identity_node",
-    )
-    parser.add_argument("--agegender-backend", choices=sorted(BACKENDS), default=DEFAULT_BACKEND)
-    parser.add_argument("--model-dir", type=Path, default=Path("models"), help="age/gender model files")
-    parser.add_argument("--threads", type=int, default=1, help="model threads")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
@@ -267,16 +233,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     finder = FaceFinder(from_arguments(args, DetectionConfig, frame_rate=fps / args.every))
     store = open_sqlite_store(args.database)
-    with graph_stages(
-        args.gallery,
-        descriptor_backend=args.descriptor_backend,
-        match_threshold=args.match_threshold,
-        max_views=args.max_views_per_track,
-        min_views_to_enrol=args.min_views_to_enrol,
-        agegender_backend=args.agegender_backend,
-        model_dir=args.model_dir,
-        num_threads=args.threads,
-    ) as stages:
+    identity = from_arguments(args, IdentitySettings)
+    attribution = from_arguments(
+        args, AttributionSettings, max_views_per_track=args.max_views_per_track, model_dir=args.model_dir
+    )
+    with graph_stages(args.gallery, identity, attribution) as stages:
         progress = tqdm(
             frames,
             total=sampled_frame_count(args.source, args.every),

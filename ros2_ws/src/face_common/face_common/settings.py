@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, TypeVar
 
 Settings = TypeVar("Settings")
@@ -33,21 +33,29 @@ def setting_fields(settings_class: type) -> list[dataclasses.Field]:
 
 
 def add_arguments(
-    parser: argparse.ArgumentParser, settings_class: type, exclude: Collection[str] = ()
+    parser: argparse.ArgumentParser,
+    settings_class: type,
+    exclude: Collection[str] = (),
+    options: Mapping[str, str] | None = None,
 ) -> None:
-    """One ``--name`` option per setting (``_`` as ``-``), with its default, type and help."""
+    """One ``--name`` option per setting (``_`` as ``-``), with its default, type and help.
+
+    ``options`` names some settings' options otherwise (``{"num_threads": "--threads"}``); the
+    parsed value keeps the setting's name, so :func:`from_arguments` finds it.
+    """
     for f in setting_fields(settings_class):
         if f.name in exclude:
             continue
-        option = "--" + f.name.replace("_", "-")
+        option = (options or {}).get(f.name, "--" + f.name.replace("_", "-"))
         help_text = f"{f.metadata['description']} (default: {f.default})"
         if isinstance(f.default, bool):
             parser.add_argument(
-                option, action=argparse.BooleanOptionalAction, default=f.default, help=help_text
+                option, action=argparse.BooleanOptionalAction, dest=f.name, default=f.default, help=help_text
             )
         else:
             parser.add_argument(
                 option,
+                dest=f.name,
                 type=type(f.default),
                 default=f.default,
                 choices=f.metadata["choices"] or None,

@@ -22,6 +22,9 @@ A face is identified **per track** (``track_id`` from the detector's tracker), n
 - One frame never shows one person twice: an ID held by another face of the frame is excluded.
 
 Untracked faces (``track_id`` -1, e.g. single photos) are matched or enrolled at once.
+
+:class:`IdentitySettings` is the single source of the stage's defaults: identity_node's
+parameters and ``face_offline``'s options.
 """
 
 from __future__ import annotations
@@ -29,9 +32,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from itertools import combinations
+from pathlib import Path
 
 import numpy as np
 from face_common.faces import UNKNOWN_FACE_ID, Face, FrameFaces
+from face_common.settings import setting
 from face_common.track_views import (
     DEFAULT_MAX_VIEWS,
     DEFAULT_MIN_VIEW_GAIN,
@@ -42,10 +47,78 @@ from face_common.track_views import (
     view_quality,
 )
 
-from identity_node.descriptor import FaceDescriptor, FaceInput, check_face_input
-from identity_node.gallery import FaceGallery
+from identity_node.descriptor import (
+    DEFAULT_DESCRIPTOR_BACKEND,
+    DESCRIPTOR_BACKENDS,
+    DESCRIPTOR_SIZE,
+    FaceDescriptor,
+    FaceInput,
+    check_face_input,
+    make_descriptor,
+)
+from identity_node.gallery import (
+    DEFAULT_MATCH_THRESHOLD,
+    DEFAULT_MAX_DESCRIPTORS_PER_ID,
+    DEFAULT_NOVELTY_DISTANCE,
+    FaceGallery,
+)
 
 DEFAULT_MIN_VIEWS_TO_ENROL = 3
+
+
+@dataclass(frozen=True)
+class IdentitySettings:
+    """How faces are described and matched; identity_node's parameters, ``face_offline``'s options."""
+
+    match_threshold: float = setting(
+        DEFAULT_MATCH_THRESHOLD,
+        "Descriptor distance under which a face is a known ID (0.6: dlib's LFW threshold)",
+        0.05,
+        2.0,
+    )
+    max_descriptors_per_id: int = setting(
+        DEFAULT_MAX_DESCRIPTORS_PER_ID,
+        "Views kept per face ID; when full the oldest non-first view is replaced",
+        1,
+        64,
+    )
+    novelty_distance: float = setting(
+        DEFAULT_NOVELTY_DISTANCE,
+        "A matched face at least this far from its ID's views is stored as a new view",
+        0.0,
+        2.0,
+    )
+    max_views_per_track: int = setting(
+        DEFAULT_MAX_VIEWS,
+        "Describe a face track at most this many times: its first usable view, then only better "
+        "ones (larger, sharper, surer detection)",
+        1,
+        100,
+    )
+    min_view_gain: float = setting(
+        DEFAULT_MIN_VIEW_GAIN,
+        "A view is described again only when its quality beats the track's best by this fraction",
+        0.0,
+        10.0,
+    )
+    min_views_to_enrol: int = setting(
+        DEFAULT_MIN_VIEWS_TO_ENROL,
+        "A track matching no known face becomes a new ID only after this many agreeing views",
+        1,
+        100,
+    )
+    track_ttl_s: float = setting(
+        DEFAULT_TRACK_TTL_S, "Forget a track not seen for this long (capture time)", 0.0, 3600.0
+    )
+    descriptor_backend: str = setting(
+        DEFAULT_DESCRIPTOR_BACKEND, "Face descriptor backend", choices=sorted(DESCRIPTOR_BACKENDS)
+    )
+    num_jitters: int = setting(
+        0, "Average each descriptor over this many jittered copies (slower, not deterministic)", 0, 100
+    )
+    model_dir: str = setting(
+        "models", "Folder of set-up made model files (scripts/fetch_models.sh), for dlib_resnet_onnx"
+    )
 
 
 @dataclass
@@ -85,6 +158,34 @@ class FaceIdentifier:
         self.min_views_to_enrol = min_views_to_enrol
         self._tracks: TrackMemory[_TrackIdentity] = TrackMemory(_TrackIdentity, track_ttl_s)
         self.descriptions = 0
+
+    @classmethod
+    def from_settings(cls, settings: IdentitySettings, gallery_path: str | Path) -> FaceIdentifier:
+        """The stage as ``settings`` make it, with the gallery at ``gallery_path`` open (the
+        caller closes ``identifier.gallery``)."""
+        descriptor = make_descriptor(
+            settings.descriptor_backend, num_jitters=settings.num_jitters, model_dir=Path(settings.model_dir)
+        )
+        gallery = FaceGallery(
+            gallery_path,
+            descriptor_kind=descriptor.name,
+            descriptor_size=DESCRIPTOR_SIZE,
+            match_threshold=settings.match_threshold,
+            max_descriptors_per_id=settings.max_descriptors_per_id,
+            novelty_distance=settings.novelty_distance,
+        )
+        try:
+            return cls(
+                descriptor,
+                gallery,
+                max_views=settings.max_views_per_track,
+                min_view_gain=settings.min_view_gain,
+                min_views_to_enrol=settings.min_views_to_enrol,
+                track_ttl_s=settings.track_ttl_s,
+            )
+        except ValueError:
+            gallery.close()
+            raise
 
     def identify(self, frame_faces: FrameFaces) -> list[str]:
         """Fill ``face_id``, ``distance`` and ``new_face`` of each face in place.
