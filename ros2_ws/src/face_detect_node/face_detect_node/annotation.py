@@ -86,17 +86,16 @@ class StampPairer(Generic[Pending, Partner]):
 
     def add_frame(self, stamp_ns: int, frame: Pending) -> Partner | None:
         """Keep ``frame``; its faces when they are already here (then the pair is done)."""
-        if stamp_ns in self._faces:
-            return self._faces.pop(stamp_ns)
-        self._frames[stamp_ns] = frame
-        self._expire(stamp_ns)
-        return None
+        return self._add(stamp_ns, frame, self._frames, self._faces)
 
     def add_faces(self, stamp_ns: int, faces: Partner) -> Pending | None:
         """Keep ``faces``; their frame when it is already here (then the pair is done)."""
-        if stamp_ns in self._frames:
-            return self._frames.pop(stamp_ns)
-        self._faces[stamp_ns] = faces
+        return self._add(stamp_ns, faces, self._faces, self._frames)
+
+    def _add(self, stamp_ns: int, item: object, waiting: OrderedDict, partners: OrderedDict) -> object | None:
+        if stamp_ns in partners:
+            return partners.pop(stamp_ns)
+        waiting[stamp_ns] = item
         self._expire(stamp_ns)
         return None
 
