@@ -49,3 +49,17 @@ def test_event_dict_round_trip(age: float, gender: str, distance: float) -> None
     back = FaceEvent.from_dict(d)
     assert back.camera_id == "cam1" and back.face_id == 7 and back.gender == gender
     assert (math.isnan(back.age) and math.isnan(age)) or back.age == age
+
+
+@pytest.mark.parametrize(
+    ("box", "clipped"),
+    [
+        (Box(10, 20, 30, 25), Box(10, 20, 30, 25)),  # inside
+        (Box(-5, -10, 30, 40), Box(0, 0, 25, 30)),  # over the top-left corner
+        (Box(90, 45, 30, 40), Box(90, 45, 10, 5)),  # over the bottom-right corner
+        (Box(100, 10, 5, 5), None),  # right of the image
+        (Box(-5, 10, 5, 5), None),  # touching the left edge from outside
+    ],
+)
+def test_a_box_clipped_to_an_image(box: Box, clipped: Box | None) -> None:
+    assert box.clipped_to(100, 50) == clipped

@@ -15,10 +15,9 @@ def crop_zero_padded(image: np.ndarray, box: Box) -> np.ndarray:
     """
     if box.w <= 0 or box.h <= 0:
         raise ValueError(f"empty crop box {box}")
-    h, w = image.shape[:2]
     out = np.zeros((box.h, box.w, *image.shape[2:]), dtype=image.dtype)
-    x0, y0 = max(box.x, 0), max(box.y, 0)
-    x1, y1 = min(box.x + box.w, w), min(box.y + box.h, h)
-    if x0 < x1 and y0 < y1:
+    inside = box.clipped_to(image.shape[1], image.shape[0])
+    if inside is not None:
+        x0, y0, x1, y1 = inside.x, inside.y, inside.x + inside.w, inside.y + inside.h
         out[y0 - box.y : y1 - box.y, x0 - box.x : x1 - box.x] = image[y0:y1, x0:x1]
     return out

@@ -47,6 +47,12 @@ class Box:
             round(self.x * factor), round(self.y * factor), round(self.w * factor), round(self.h * factor)
         )
 
+    def clipped_to(self, width: int, height: int) -> Box | None:
+        """The part of the box inside a ``width`` x ``height`` image; None when nothing is."""
+        left, top = max(0, self.x), max(0, self.y)
+        right, bottom = min(width, self.x + self.w), min(height, self.y + self.h)
+        return Box(left, top, right - left, bottom - top) if right > left and bottom > top else None
+
     def as_list(self) -> list[int]:
         return [self.x, self.y, self.w, self.h]
 

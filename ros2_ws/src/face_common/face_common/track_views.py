@@ -55,11 +55,10 @@ def view_quality(face: Face) -> float:
     if crop.dtype != np.uint8 or crop.ndim != 3 or crop.shape[2] != 3:
         return 0.0  # not a BGR crop: no stage can use it
     size = min(1.0, min(face.box.w, face.box.h) / FULL_QUALITY_SIZE_PX)
-    b = face.box_in_crop()
-    height, width = crop.shape[:2]
-    region = crop[max(b.y, 0) : min(b.y + b.h, height), max(b.x, 0) : min(b.x + b.w, width)]
-    if region.size == 0:
+    inside = face.box_in_crop().clipped_to(crop.shape[1], crop.shape[0])
+    if inside is None:
         return 0.0
+    region = crop[inside.y : inside.y + inside.h, inside.x : inside.x + inside.w]
     grey = cv2.cvtColor(
         cv2.resize(region, (SHARPNESS_SIZE_PX, SHARPNESS_SIZE_PX), interpolation=cv2.INTER_AREA),
         cv2.COLOR_BGR2GRAY,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 from face_common.crops import crop_zero_padded
-from face_common.faces import Box, Face, FrameFaces, FrameRef
+from face_common.faces import Face, FrameFaces, FrameRef
 from face_common.settings import setting
 
 from face_detect_node.detectors import (
@@ -191,13 +191,6 @@ class FaceFinder:
             found = [
                 replace(tracked, box=inside)
                 for tracked in self.tracker.carry()
-                if (inside := _clip_to_frame(tracked.box, width, height)) is not None
+                if (inside := tracked.box.clipped_to(width, height)) is not None
             ]
         return faces_in_frame(image_bgr, frame, found, self.config.crop_margin)
-
-
-def _clip_to_frame(box: Box, width: int, height: int) -> Box | None:
-    """A predicted ``box`` clipped to a ``width`` x ``height`` frame; None when nothing of it is inside."""
-    left, top = max(0, box.x), max(0, box.y)
-    right, bottom = min(width, box.x + box.w), min(height, box.y + box.h)
-    return Box(left, top, right - left, bottom - top) if right > left and bottom > top else None

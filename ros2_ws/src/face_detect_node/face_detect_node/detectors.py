@@ -188,10 +188,10 @@ class RetinaFaceDetector:
         height, width = image_bgr.shape[:2]
         found = []
         for (x1, y1, x2, y2), score in zip(boxes / scale, scores, strict=True):
-            left, top = max(0, round(x1)), max(0, round(y1))
-            right, bottom = min(width, round(x2)), min(height, round(y2))
-            if right > left and bottom > top:
-                found.append((Box(left, top, right - left, bottom - top), float(score)))
+            left, top = round(x1), round(y1)
+            inside = Box(left, top, round(x2) - left, round(y2) - top).clipped_to(width, height)
+            if inside is not None:
+                found.append((inside, float(score)))
         return found
 
 
