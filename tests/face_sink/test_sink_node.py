@@ -11,7 +11,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,6 +21,7 @@ import rclpy
 from face_common.faces import Box, Face, FaceEvent, FrameFaces, FrameRef
 from face_common.ros_msgs import FACES_QOS, FacesMsg, frame_faces_to_msg
 from face_sink.schema import open_sqlite_store
+from graph_launcher.command_line import resolve_executable
 from rclpy.executors import SingleThreadedExecutor
 
 DOMAIN_ID = 200 + os.getpid() % 30  # away from domain 0 and from the other node tests' range
@@ -57,7 +57,7 @@ def attributed_frame(sec: int, faces: int = 2) -> FacesMsg:
 
 def start_sink(params: dict[str, object]) -> subprocess.Popen:
     env = {**os.environ, "ROS_DOMAIN_ID": str(DOMAIN_ID), "PYTHONUNBUFFERED": "1"}
-    command = [str(Path(sys.executable).parent / "face_sink"), "--ros-args"]
+    command = [resolve_executable("face_sink", "face_sink"), "--ros-args"]
     for name, value in params.items():
         command += ["-p", f"{name}:={value}"]
     return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -242,7 +242,7 @@ def test_pi_and_server_over_kafka_write_the_offline_events_to_mysql(
     with sink_log.open("w") as log:
         events_to_db = subprocess.Popen(
             [
-                resolve_executable("kafka_bridge", "events_to_db"),
+                resolve_executable("face_analytics", "events_to_db"),
                 *("--bootstrap-servers", kafka_broker.bootstrap, "--topic", events_topic),
                 *("--group-id", unique("events_to_db"), "--session-timeout-ms", str(GROUP_SESSION_MS)),
                 *("--database", f"mysql://{parts.username}@{parts.hostname}:{parts.port}{parts.path}"),

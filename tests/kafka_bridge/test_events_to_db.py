@@ -228,7 +228,7 @@ class EventsToDb:
         self.log_path = log_path
         url, password = split_dsn(dsn)
         self.args = [
-            resolve_executable("kafka_bridge", "events_to_db"),
+            resolve_executable("face_analytics", "events_to_db"),
             *("--bootstrap-servers", bootstrap, "--topic", topic, "--group-id", group, "--database", url),
             *("--batch-size", "25", "--retry-interval-s", "0.5", "--stats-period-s", "1"),
             *("--session-timeout-ms", str(GROUP_SESSION_MS), "--partitions", "3"),

@@ -19,8 +19,6 @@ setup(
             "frames_out = kafka_bridge.frames_out_node:main",
             "frames_in = kafka_bridge.frames_in_node:main",
             "events_out = kafka_bridge.events_out_node:main",
-            "events_to_db = kafka_bridge.events_to_db:main",
-            "local_kafka_broker = kafka_bridge.local_broker:main",
         ],
     },
 )
