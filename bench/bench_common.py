@@ -18,10 +18,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from face_eval.data_paths import data_root
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
-DATA_ROOT = SHARED_DATA if SHARED_DATA.is_dir() else REPO_ROOT / "samples"
-"""``../shared/data`` when present, else the small committed ``samples/`` (same layout)."""
+DATA_ROOT = data_root(REPO_ROOT)
+"""``../shared/data`` when present (``FACE_SHARED_DATA=none`` hides it), else the small committed
+``samples/`` (same layout)."""
 FRAME_SIZE = (1280, 720)
 """The camera's default output size (``camera_node`` ``width`` x ``height``)."""
 STREET_CLIP = "facenet_pytorch_video.mp4"

@@ -1,8 +1,9 @@
 """Shared fixtures: where the labelled face data lives; the Fast DDS set-up of the test process.
 
-CI and developers have ``../shared/data`` next to the clone; a user's clone may not, and
-then the small permissively licensed samples committed under ``samples/`` (same layout)
-stand in, so the test command passes everywhere.
+Developers have ``../shared/data`` next to the clone; a user's clone may not, and then the
+small permissively licensed samples committed under ``samples/`` (same layout) stand in, so the
+test command passes everywhere. ``FACE_SHARED_DATA=none`` hides the shared data (CI runs the
+tests so, as a user's clone runs them; see ``face_eval.data_paths``).
 
 Fast DDS reads its XML profile once per process, when the first participant is made, so the
 launcher's set-up (``ros_processes.DDS_SETTINGS``: 32 MB shared memory for 720p frames, no TCP)
@@ -15,21 +16,16 @@ import os
 from pathlib import Path
 
 import pytest
+from face_eval.data_paths import data_root
 from ros_processes import DDS_SETTINGS
 
 os.environ.pop("FASTDDS_BUILTIN_TRANSPORTS", None)
 os.environ.update(DDS_SETTINGS)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
-SAMPLES = REPO_ROOT / "samples"
-
-
-def data_root() -> Path:
-    return SHARED_DATA if SHARED_DATA.is_dir() else SAMPLES
 
 
 @pytest.fixture(scope="session")
 def face_data() -> Path:
-    """Root of the labelled data: ``../shared/data`` when present, else ``samples/``."""
-    return data_root()
+    """Root of the labelled data: ``../shared/data`` when present and not hidden, else ``samples/``."""
+    return data_root(REPO_ROOT)
