@@ -1,8 +1,9 @@
 """Milliseconds per face of each age/gender backend, one face per call and batches of 8.
 
-Real face crops (dlib HOG on the labelled age/gender images, 40% zero-padded margin, as the
-graph cuts them) go through ``AgeGenderEstimator.estimate``, preprocessing included. Prints a
-table (median over repeats) or, with ``--json``, one JSON object.
+Real face crops (each labelled age/gender image's largest dlib HOG face, cut as evaluation cuts
+photos: 40% zero-padded margin, as the graph cuts them) go through ``AgeGenderEstimator.estimate``,
+preprocessing included, of each backend built from ``AttributionSettings`` as the age/gender stage
+builds it. Prints a table (median over repeats) or, with ``--json``, one JSON object.
 
     python bench/bench_agegender.py [--backends wideresnet_onnx dlib_onnx] [--threads 1] [--json]
 """
@@ -29,30 +30,30 @@ BATCH_SIZES = (1, 8)
 
 
 def load_crops(data_dir: Path, count: int):
-    """``count`` real crops and their face boxes, as the detector node cuts them."""
+    """``count`` real crops and their face boxes: each image's largest face, as evaluation cuts it."""
     import cv2
-    from agegender_node.estimators import CROP_MARGIN
-    from face_common.faces import FrameRef
-    from face_detect_node.detection import detect_faces
-    from face_detect_node.detectors import DlibHogDetector
+    from face_eval.photo_faces import PhotoFaceFinder
+    from face_eval.predict import AGEGENDER_UPSAMPLE
 
-    detector = DlibHogDetector(upsample=0)
+    finder = PhotoFaceFinder("hog", upsample=AGEGENDER_UPSAMPLE)
     crops, boxes = [], []
     for path in sorted((data_dir / "fairface").glob("*.jpg")):
-        faces = detect_faces(cv2.imread(str(path)), detector, FrameRef("bench", 0), CROP_MARGIN).faces
-        if faces:
-            crops.append(faces[0].crop)
-            boxes.append(faces[0].box_in_crop())
+        found = finder.largest_face(cv2.imread(str(path)), whole_image_fallback=False)
+        if found is not None:
+            crops.append(found.face.crop)
+            boxes.append(found.face.box_in_crop())
         if len(crops) == count:
             return crops, boxes
     raise SystemExit(f"only {len(crops)} faces found in {data_dir}, need {count}")
 
 
 def bench_backend(name: str, model_dir: Path, threads: int, crops, boxes, repeats: int) -> dict:
-    from agegender_node.estimators import create_estimator
+    from agegender_node.attribution import AttributionSettings
 
     started = time.perf_counter()
-    estimator = create_estimator(name, model_dir, threads)
+    estimator = AttributionSettings(
+        backend=name, model_dir=str(model_dir), num_threads=threads
+    ).make_estimator()
     result = {"backend": name, "load_s": time.perf_counter() - started}
     for batch in BATCH_SIZES:
         estimator.estimate(crops[:batch], boxes[:batch])  # warm-up: lazy allocations, graph tracing

@@ -1,7 +1,9 @@
 """Face detector speed on 720p frames: median ms per frame for each detector and detect_scale.
 
 Frames are real video frames from the data folder's ``video/`` clips, letterboxed to 1280x720 as
-``camera_node`` publishes them. Run: ``python bench/bench_detect.py [--detectors haar,hog,cnn] [--json]``.
+``camera_node`` publishes them; each detector is built from ``DetectionConfig`` as the detection
+stage builds it (the node's defaults for all a row does not vary), so the times are the node's.
+Run: ``python bench/bench_detect.py [--detectors haar,hog,cnn] [--json]``.
 The CNN takes seconds per 720p frame on CPU; ``--budget-s`` caps the time spent per row.
 ``retinaface`` resizes the frame to its own ``input_size`` (longest side), so it gets one row per
 ``--input-sizes`` value at ``detect_scale`` 1.0 instead of one per scale.
@@ -26,13 +28,14 @@ from bench_common import (
     machine_info,
     video_frames,
 )
-from face_detect_node.detectors import DETECTORS, make_detector
+from face_detect_node.detection import DetectionConfig
+from face_detect_node.detectors import DETECTORS
 
 
 def bench(
     name: str, scale: float, options: dict[str, int], frames: list[np.ndarray], repeat: int, budget_s: float
 ) -> dict:
-    detector = make_detector(name, detect_scale=scale, **options)
+    detector = DetectionConfig(detector=name, detect_scale=scale, **options).make_detector()
     detector.detect(frames[0])  # warm-up: first-call allocations
     times_ms, faces = [], []
     started = time.perf_counter()

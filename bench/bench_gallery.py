@@ -6,7 +6,9 @@ squared-norm trick = one matrix-vector product) against the direct ``np.linalg.n
 over the same matrix, at 1k / 100k / 1M identities (one 128-D descriptor each; an ID keeps up to
 ``max_descriptors_per_id`` rows, so 1M rows is also ~125k IDs with 8 views). Enrolment: median ms
 of ``match_or_enrol`` for a new face on a file gallery (one fsync'ed SQLite commit). Descriptor:
-median ms per face of the dlib backend on real crops, one face per call and batched.
+median ms per face of a descriptor backend (built from ``IdentitySettings`` as the identity stage
+builds it) on real crops (each labelled identity photo's largest HOG face, cut as evaluation cuts
+photos), one face per call and batched.
 
 Run: ``OMP_NUM_THREADS=1 python bench/bench_gallery.py [--sizes 1000,100000,1000000] [--json]``.
 The 1M row needs ~1.5 GB of memory (matrix + the direct method's temporary).
@@ -22,6 +24,7 @@ import cv2
 import numpy as np
 from bench_common import (
     DATA_ROOT,
+    REPO_ROOT,
     add_output_arguments,
     describe_machine,
     emit,
@@ -29,11 +32,11 @@ from bench_common import (
     machine_info,
     median_ms,
 )
-from face_common.faces import Box, FrameRef
-from face_detect_node.detection import detect_faces
-from face_detect_node.detectors import make_detector
-from identity_node.descriptor import DESCRIPTOR_SIZE, DlibResNetDescriptor
+from face_common.faces import Box
+from face_eval.photo_faces import PhotoFaceFinder
+from identity_node.descriptor import DEFAULT_DESCRIPTOR_BACKEND, DESCRIPTOR_BACKENDS, DESCRIPTOR_SIZE
 from identity_node.gallery import DescriptorMatrix, FaceGallery
+from identity_node.identification import IdentitySettings
 
 
 def descriptors_like_dlib(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -70,21 +73,21 @@ def bench_enrol(enrolments: int, rng: np.random.Generator) -> float:
 
 
 def real_faces(count: int) -> list[tuple[np.ndarray, Box]]:
-    """Largest-face crops of the first labelled identity images, as the detection node cuts them."""
+    """Largest-face crops of the first labelled identity images, as evaluation cuts them."""
     faces = []
-    detector = make_detector("hog")
+    finder = PhotoFaceFinder("hog")
     for path in sorted((DATA_ROOT / "identity" / "images").rglob("*.jp*g")):
-        frame = detect_faces(cv2.imread(str(path)), detector, FrameRef("bench", 0))
-        if frame.faces:
-            face = max(frame.faces, key=lambda f: f.box.w * f.box.h)
-            faces.append((face.crop, face.box_in_crop()))
+        found = finder.largest_face(cv2.imread(str(path)), whole_image_fallback=False)
+        if found is not None:
+            faces.append((found.face.crop, found.face.box_in_crop()))
         if len(faces) == count:
             break
     return faces
 
 
-def bench_descriptor(batch: int, repeat: int) -> dict:
-    descriptor = DlibResNetDescriptor()
+def bench_descriptor(backend: str, batch: int, repeat: int) -> dict:
+    settings = IdentitySettings(descriptor_backend=backend, model_dir=str(REPO_ROOT / "models"))
+    descriptor = settings.make_descriptor()
     faces = real_faces(batch)
     one = median_ms(lambda: descriptor.describe(*faces[0]), repeat)
     batched = median_ms(lambda: descriptor.describe_many(faces), max(1, repeat // 2)) / len(faces)
@@ -101,6 +104,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,100000,1000000", help="comma-separated gallery sizes")
     parser.add_argument("--queries", type=int, default=50, help="queries timed per size")
     parser.add_argument("--enrolments", type=int, default=50)
+    parser.add_argument(
+        "--descriptor-backend", choices=sorted(DESCRIPTOR_BACKENDS), default=DEFAULT_DESCRIPTOR_BACKEND
+    )
     parser.add_argument("--descriptor-repeat", type=int, default=10)
     parser.add_argument("--descriptor-batch", type=int, default=4)
     add_output_arguments(parser)
@@ -109,7 +115,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     matches = [bench_match(int(size), args.queries, rng) for size in args.sizes.split(",")]
     enrol_ms = round(bench_enrol(args.enrolments, rng), 2)
-    descriptor = bench_descriptor(args.descriptor_batch, args.descriptor_repeat)
+    descriptor = bench_descriptor(args.descriptor_backend, args.descriptor_batch, args.descriptor_repeat)
     machine = machine_info()
     report = {"machine": machine, "match": matches, "enrol_ms": enrol_ms, "descriptor": descriptor}
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import cv2
 import pytest
-from face_analytics.offline import main, parse_start
+from face_analytics.offline import main
 from face_common.faces import GENDERS
 from face_sink.schema import open_sqlite_store
 
@@ -86,24 +86,6 @@ def test_image_folder_groups_one_person_and_survives_a_corrupt_file(face_data, t
     assert set(ids_by_second) == {0, 1, 2}
     assert ids_by_second[0] == ids_by_second[1], "both Obama photos get one face ID"
     assert ids_by_second[2].isdisjoint(ids_by_second[0]), "Kit Harington gets another"
-
-
-@pytest.mark.parametrize(
-    ("text", "expected_ns"),
-    [
-        ("2024-05-01T10:00:00", START_NS),
-        ("2024-05-01T12:00:00+02:00", START_NS),
-        ("2024-05-01T10:00:00.25", START_NS + 250_000_000),
-    ],
-)
-def test_start_time_is_utc(text, expected_ns, tmp_path):
-    assert parse_start(text, tmp_path) == expected_ns
-
-
-def test_start_defaults_to_the_source_mtime(tmp_path):
-    clip = tmp_path / "clip.mp4"
-    clip.write_bytes(b"")
-    assert parse_start(None, clip) == clip.stat().st_mtime_ns
 
 
 def test_bad_arguments_are_refused(tmp_path, capsys):

@@ -4,7 +4,7 @@ tansu and MariaDB run as in production (``kafka_broker``, ``mariadb``); ``launch
 and ``launch/pi.launch.yaml`` run as two separate ``graph_launch`` process groups in one DDS
 domain of their own (the server in the ``/server`` namespace); the camera plays the bundled clip
 (analytics mode: ``max_frame_age_s`` 0); ``events_to_db`` writes the events topic into MySQL.
-The result must be what offline processing (``face_analytics.offline.process_frames``, the cores
+The result must be what offline processing (``face_analytics.pipeline.process_frames``, the cores
 the nodes run, same backends) makes of the very frames that crossed Kafka: per frame, in order,
 the same (face_index, face_id, gender, age) -- in MySQL, on the events topic and in the server's
 own sink. Offline processing reads the frames back from the frames topic, with their capture
@@ -31,9 +31,9 @@ import rclpy
 from agegender_node.attribution import AttributionSettings
 from bridge_support import REPO, last_stats
 from confluent_kafka import Consumer
-from face_analytics.offline import SourceFrame, graph_stages, process_frames
+from face_analytics.pipeline import SourceFrame, open_pipeline, process_frames
 from face_common.faces import FaceEvent
-from face_detect_node.detection import DetectionConfig, FaceFinder
+from face_detect_node.detection import DetectionConfig
 from face_sink.mysql_store import PASSWORD_ENV, open_store
 from face_sink.schema import EventStore, open_sqlite_store
 from graph_launcher.command_line import resolve_executable
@@ -155,14 +155,14 @@ def differences(found: Iterable[FaceEvent], expected: Iterable[FaceEvent]) -> li
 
 def offline_events(frames: list[SourceFrame], workdir: Path) -> list[FaceEvent]:
     """What face_offline's cores make of ``frames`` with the server's backends and a fresh gallery."""
-    finder = FaceFinder(DetectionConfig(detector=DETECTOR, frame_rate=FPS))
+    detection = DetectionConfig(detector=DETECTOR, frame_rate=FPS)
     store = open_sqlite_store(workdir / "offline_events.sqlite")
     try:
         models = str(REPO / "models")
         identity = IdentitySettings(model_dir=models)
         attribution = AttributionSettings(backend=AGEGENDER, model_dir=models)
-        with graph_stages(workdir / "offline_gallery.sqlite", identity, attribution) as stages:
-            counters = process_frames(frames, finder, stages, store)
+        with open_pipeline(detection, identity, attribution, workdir / "offline_gallery.sqlite") as pipeline:
+            counters = process_frames(frames, pipeline, store)
         assert counters.unreadable_frames == counters.skipped_faces == 0
         return store.read_events()
     finally:

@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 from agegender_node.attribution import AttributionSettings
 from camera_node.resize import ResizeMode
-from face_analytics.offline import FrameClock, FrameSize, graph_stages, process_frames, source_frames
-from face_detect_node.detection import DetectionConfig, FaceFinder
+from face_analytics.offline import FrameSize, source_frames
+from face_analytics.pipeline import FrameClock, open_pipeline, process_frames
+from face_detect_node.detection import DetectionConfig
 from face_sink.schema import open_sqlite_store
 from identity_node.identification import IdentitySettings
 from local_graph import REPO, run_local_graph
@@ -49,12 +50,12 @@ def frame_results(database: Path) -> list[list[tuple]]:
 def run_offline(source: Path, frame_count: int, fps: float, tmp_path: Path) -> Path:
     database = tmp_path / "offline.sqlite"
     frames = source_frames(source, "cam1", FrameClock(0, fps), FrameSize(1280, 720, ResizeMode.LETTERBOX))
-    finder = FaceFinder(DetectionConfig(frame_rate=fps))
+    detection = DetectionConfig(frame_rate=fps)
     store = open_sqlite_store(database)
     models = str(REPO / "models")
     identity, attribution = IdentitySettings(model_dir=models), AttributionSettings(model_dir=models)
-    with graph_stages(tmp_path / "offline_gallery.sqlite", identity, attribution) as stages:
-        process_frames(itertools.islice(frames, frame_count), finder, stages, store)
+    with open_pipeline(detection, identity, attribution, tmp_path / "offline_gallery.sqlite") as pipeline:
+        process_frames(itertools.islice(frames, frame_count), pipeline, store)
     store.close()
     return database
 

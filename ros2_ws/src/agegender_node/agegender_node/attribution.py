@@ -60,6 +60,11 @@ class AttributionSettings:
         100,
     )
 
+    def make_estimator(self) -> AgeGenderEstimator:
+        """The model these settings describe (loads it): what :class:`FaceAttributor` runs, and what
+        an evaluation or benchmark of the model alone must use."""
+        return create_estimator(self.backend, Path(self.model_dir), self.num_threads)
+
 
 @dataclass
 class _TrackAttributes:
@@ -94,8 +99,7 @@ class FaceAttributor:
     @classmethod
     def from_settings(cls, settings: AttributionSettings) -> FaceAttributor:
         """The stage as ``settings`` make it (loads the backend's model)."""
-        estimator = create_estimator(settings.backend, Path(settings.model_dir), settings.num_threads)
-        return cls(estimator, max_views=settings.max_views_per_track)
+        return cls(settings.make_estimator(), max_views=settings.max_views_per_track)
 
     def attribute(self, frame_faces: FrameFaces) -> list[str]:
         """Estimate the selected views in place; return, per face without a crop, why."""

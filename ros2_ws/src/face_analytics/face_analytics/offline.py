@@ -1,12 +1,11 @@
 """``face_offline``: a video file or image folder through the graph's cores into the event store, no ROS.
 
 Recorded footage and evaluations need the same events the live graph writes, so each frame goes
-through exactly the cores the nodes run: ``face_detect_node.detection.FaceFinder`` (detection
-every few frames, tracks in between) ->
-``identity_node.identification.FaceIdentifier`` (the persistent gallery) -> the age/gender
-estimator -> ``face_sink.schema.EventStore``. Frames are stamped from the file, not the clock
-(frame index / fps after ``--start``, which defaults to the source's modification time), so
-processing the same footage twice writes the same natural keys and adds no rows.
+through the chain the nodes run, built by :func:`face_analytics.pipeline.open_pipeline` (detection
+every few frames, tracks in between -> identity with the persistent gallery -> age/gender), into
+``face_sink.schema.EventStore``. Frames are stamped from the file, not the clock (frame index /
+fps after ``--start``, which defaults to the source's modification time), so processing the same
+footage twice writes the same natural keys and adds no rows.
 """
 
 from __future__ import annotations
@@ -14,54 +13,25 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import cv2
 import numpy as np
-from agegender_node.attribution import AttributionSettings, FaceAttributor
+from agegender_node.attribution import AttributionSettings
 from camera_node.resize import ResizeMode, fit_to_size
 from camera_node.sources import FrameError, ImageFolderSource, SourceError, open_source
-from face_common.faces import FaceEvent, FrameFaces, FrameRef
+from face_common.faces import FrameRef
 from face_common.settings import add_arguments, from_arguments
-from face_detect_node.detection import DetectionConfig, FaceFinder
-from face_sink.schema import DEFAULT_SQLITE_PATH, EventStore, open_sqlite_store
-from identity_node.identification import FaceIdentifier, IdentitySettings
+from face_detect_node.detection import DetectionConfig
+from face_sink.schema import DEFAULT_SQLITE_PATH, open_sqlite_store
+from identity_node.identification import IdentitySettings
 from tqdm import tqdm
 
-log = logging.getLogger("face_offline")
+from face_analytics.pipeline import FrameClock, SourceFrame, open_pipeline, parse_start, process_frames
 
 DEFAULT_FOLDER_FPS = 1.0
-
-
-FaceStage = Callable[[FrameFaces], list[str]]
-"""One step after detection (a node's core): fills fields of a frame's faces in place and says
-what it skipped: ``FaceIdentifier.identify``, ``FaceAttributor.attribute``."""
-
-
-@dataclass(frozen=True)
-class SourceFrame:
-    frame: FrameRef
-    image: np.ndarray | None  # None: the frame could not be decoded
-    name: str
-
-
-@dataclass(frozen=True)
-class FrameClock:
-    """Where a recording's frames sit in event time: frame ``i`` was captured at ``start + i / fps``."""
-
-    start_ns: int
-    fps: float
-
-    def stamp_of(self, index: int) -> int:
-        return self.start_ns + round(index * 1e9 / self.fps)
-
-    def frame_of(self, stamp_ns: int) -> int:
-        """The nearest frame (exact for this clock's stamps, nearest for a paced live camera)."""
-        return round((stamp_ns - self.start_ns) * self.fps / 1e9)
 
 
 def source_fps(source: Path) -> float:
@@ -126,62 +96,6 @@ def sampled_frame_count(source: Path, every: int) -> int | None:
     return (total + every - 1) // every
 
 
-@dataclass
-class OfflineCounters:
-    frames: int = 0
-    unreadable_frames: int = 0
-    faces: int = 0
-    skipped_faces: int = 0
-    events_inserted: int = 0
-
-
-def process_frames(
-    frames: Iterable[SourceFrame],
-    finder: FaceFinder,
-    stages: Sequence[FaceStage],
-    store: EventStore,
-) -> OfflineCounters:
-    """Run each frame through detection and the stages; write its events in one transaction."""
-    counters = OfflineCounters()
-    for source in frames:
-        counters.frames += 1
-        if source.image is None or source.image.size == 0:
-            counters.unreadable_frames += 1
-            log.warning("%s: unreadable image, skipped (%d so far)", source.name, counters.unreadable_frames)
-            continue
-        frame_faces = finder.find(source.image, source.frame)
-        for stage in stages:
-            for problem in stage(frame_faces):
-                counters.skipped_faces += 1
-                log.warning("%s: %s", source.name, problem)
-        counters.faces += len(frame_faces.faces)
-        counters.events_inserted += store.write_events(
-            FaceEvent.from_face(frame_faces.frame, face) for face in frame_faces.faces
-        )
-    return counters
-
-
-@contextmanager
-def graph_stages(
-    gallery_path: Path, identity: IdentitySettings, attribution: AttributionSettings
-) -> Iterator[list[FaceStage]]:
-    """The stages after detection as the graph's nodes build them (identity, then age/gender),
-    with the gallery open."""
-    identifier = FaceIdentifier.from_settings(identity, gallery_path)
-    with identifier.gallery:
-        yield [identifier.identify, FaceAttributor.from_settings(attribution).attribute]
-
-
-def parse_start(text: str | None, source: Path) -> int:
-    """``--start`` as UTC nanoseconds; a time without zone is UTC; default: the source's mtime."""
-    if text is None:
-        return source.stat().st_mtime_ns
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return round(moment.timestamp() * 1e6) * 1000
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="face_offline", description=__doc__.splitlines()[0])
     parser.add_argument("source", type=Path, help="video file or folder of images")
@@ -231,13 +145,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SourceError, ValueError) as err:
         print(f"face_offline: {err}", file=sys.stderr)
         return 2
-    finder = FaceFinder(from_arguments(args, DetectionConfig, frame_rate=fps / args.every))
-    store = open_sqlite_store(args.database)
+    detection = from_arguments(args, DetectionConfig, frame_rate=fps / args.every)
     identity = from_arguments(args, IdentitySettings)
     attribution = from_arguments(
         args, AttributionSettings, max_views_per_track=args.max_views_per_track, model_dir=args.model_dir
     )
-    with graph_stages(args.gallery, identity, attribution) as stages:
+    with open_pipeline(detection, identity, attribution, args.gallery) as pipeline:
+        store = open_sqlite_store(args.database)
         progress = tqdm(
             frames,
             total=sampled_frame_count(args.source, args.every),
@@ -245,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             disable=args.no_progress,
         )
         try:
-            counters = process_frames(progress, finder, stages, store)
+            counters = process_frames(progress, pipeline, store)
         finally:
             store.close()
     print(

@@ -24,6 +24,7 @@ from face_detect_node.detectors import (
     DEFAULT_SCORE_THRESHOLD,
     DETECTORS,
     FaceDetector,
+    ScaledDetector,
     make_detector,
 )
 from face_detect_node.tracking import FaceTracker, TrackedFace
@@ -96,6 +97,16 @@ class DetectionConfig:
             return {}
         return {"score_threshold": self.score_threshold, "input_size": self.input_size}
 
+    def make_detector(self) -> ScaledDetector:
+        """The detector these settings describe: what :class:`FaceFinder` runs, and what a
+        benchmark of the detector alone must time."""
+        return make_detector(
+            self.detector,
+            min_face_size=self.min_face_size,
+            detect_scale=self.detect_scale,
+            **self.backend_options(),
+        )
+
     def __post_init__(self) -> None:
         if self.detect_every < 1:
             raise ValueError(f"detect_every must be >= 1, got {self.detect_every}")
@@ -148,12 +159,7 @@ class FaceFinder:
 
     def __init__(self, config: DetectionConfig) -> None:
         self.config = config
-        self.detector = make_detector(
-            config.detector,
-            min_face_size=config.min_face_size,
-            detect_scale=config.detect_scale,
-            **config.backend_options(),
-        )
+        self.detector = config.make_detector()
         self.tracker = FaceTracker(config.frame_rate) if self.tracks else None
         self._thumbnail: np.ndarray | None = None
         self._since_detection = 0

@@ -26,18 +26,13 @@ from typing import Any
 
 import cv2
 import numpy as np
-from agegender_node.estimators import BACKENDS, create_estimator
+from agegender_node.attribution import AttributionSettings
+from agegender_node.estimators import BACKENDS
 from face_common.faces import FrameFaces, FrameRef
 from face_detect_node.detectors import DEFAULT_DETECTOR, DEFAULT_MIN_FACE_SIZE, DETECTORS, make_detector
-from identity_node.descriptor import (
-    DEFAULT_DESCRIPTOR_BACKEND,
-    DESCRIPTOR_BACKENDS,
-    DESCRIPTOR_SIZE,
-    FaceDescriptor,
-    make_descriptor,
-)
-from identity_node.gallery import DEFAULT_MATCH_THRESHOLD, FaceGallery
-from identity_node.identification import FaceIdentifier
+from identity_node.descriptor import DEFAULT_DESCRIPTOR_BACKEND, DESCRIPTOR_BACKENDS, FaceDescriptor
+from identity_node.gallery import DEFAULT_MATCH_THRESHOLD
+from identity_node.identification import FaceIdentifier, IdentitySettings
 from tqdm import tqdm
 
 from face_eval.photo_faces import DEFAULT_MAX_SIDE, PhotoFace, PhotoFaceFinder
@@ -87,6 +82,15 @@ def _finder(args: argparse.Namespace) -> PhotoFaceFinder:
     )
 
 
+def _identity_settings(args: argparse.Namespace) -> IdentitySettings:
+    """The identity stage's settings with the descriptor and threshold under evaluation."""
+    return IdentitySettings(
+        descriptor_backend=args.backend or DEFAULT_DESCRIPTOR_BACKEND,
+        match_threshold=args.match_threshold,
+        model_dir=str(args.model_dir),
+    )
+
+
 def predict_detection(
     rows: Sequence[dict[str, str]], root: Path, args: argparse.Namespace
 ) -> Iterator[Record]:
@@ -116,13 +120,9 @@ def predict_identity(
     rows: Sequence[dict[str, str]], root: Path, args: argparse.Namespace
 ) -> Iterator[Record]:
     finder = _finder(args)
-    descriptor = make_descriptor(args.backend or DEFAULT_DESCRIPTOR_BACKEND, model_dir=args.model_dir)
     with tempfile.TemporaryDirectory(prefix="face_predict_") as scratch:
-        gallery_path = Path(scratch) / "gallery.sqlite"
-        with FaceGallery(
-            gallery_path, descriptor.name, DESCRIPTOR_SIZE, match_threshold=args.match_threshold
-        ) as gallery:
-            identifier = FaceIdentifier(descriptor, gallery)
+        identifier = FaceIdentifier.from_settings(_identity_settings(args), Path(scratch) / "gallery.sqlite")
+        with identifier.gallery:
             for row in rows:
                 image = read_image(root / row["path"])
                 found = None if image is None else finder.largest_face(image)
@@ -163,11 +163,7 @@ class _DescriptorCache:
 def predict_verification(
     rows: Sequence[dict[str, str]], root: Path, args: argparse.Namespace
 ) -> Iterator[Record]:
-    cache = _DescriptorCache(
-        _finder(args),
-        make_descriptor(args.backend or DEFAULT_DESCRIPTOR_BACKEND, model_dir=args.model_dir),
-        root,
-    )
+    cache = _DescriptorCache(_finder(args), _identity_settings(args).make_descriptor(), root)
     for row in rows:
         (vector_a, found_a), (vector_b, found_b) = cache.get(row["path_a"]), cache.get(row["path_b"])
         record: Record = {"path_a": row["path_a"], "path_b": row["path_b"], "distance": None, "same": None}
@@ -184,7 +180,12 @@ def predict_agegender(
     rows: Sequence[dict[str, str]], root: Path, args: argparse.Namespace
 ) -> Iterator[Record]:
     backends = args.backend.split(",") if args.backend else list(DEFAULT_AGEGENDER_BACKENDS)
-    estimators = {b: create_estimator(b, args.model_dir, args.threads) for b in backends}
+    estimators = {
+        b: AttributionSettings(
+            backend=b, model_dir=str(args.model_dir), num_threads=args.threads
+        ).make_estimator()
+        for b in backends
+    }
     finder = _finder(args)
     for row in rows:
         image = read_image(root / row["path"])

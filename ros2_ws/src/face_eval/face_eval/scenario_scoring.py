@@ -22,7 +22,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from face_analytics.offline import FrameClock, parse_start
+from face_analytics.pipeline import FrameClock, parse_start
 from face_analytics.stats import summarize, visit_spans
 from face_common.faces import UNKNOWN_FACE_ID, Box, FaceEvent
 from face_common.geometry import match_greedy

@@ -120,6 +120,13 @@ class IdentitySettings:
         "models", "Folder of set-up made model files (scripts/fetch_models.sh), for dlib_resnet_onnx"
     )
 
+    def make_descriptor(self) -> FaceDescriptor:
+        """The descriptor these settings describe: what :class:`FaceIdentifier` runs, and what an
+        evaluation or benchmark of the descriptor alone must use."""
+        return make_descriptor(
+            self.descriptor_backend, num_jitters=self.num_jitters, model_dir=Path(self.model_dir)
+        )
+
 
 @dataclass
 class _TrackIdentity:
@@ -163,9 +170,7 @@ class FaceIdentifier:
     def from_settings(cls, settings: IdentitySettings, gallery_path: str | Path) -> FaceIdentifier:
         """The stage as ``settings`` make it, with the gallery at ``gallery_path`` open (the
         caller closes ``identifier.gallery``)."""
-        descriptor = make_descriptor(
-            settings.descriptor_backend, num_jitters=settings.num_jitters, model_dir=Path(settings.model_dir)
-        )
+        descriptor = settings.make_descriptor()
         gallery = FaceGallery(
             gallery_path,
             descriptor_kind=descriptor.name,

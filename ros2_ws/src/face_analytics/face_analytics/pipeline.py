@@ -1,0 +1,121 @@
+"""The graph's chain of stages in one process, without ROS: what offline processing, evaluation and
+tests run so that they see exactly what the nodes would.
+
+:func:`open_pipeline` is the one place that builds the chain from the nodes' settings dataclasses
+(``DetectionConfig`` -> ``FaceFinder``, ``IdentitySettings`` -> ``FaceIdentifier``,
+``AttributionSettings`` -> ``FaceAttributor``), in the graph's order; :func:`process_frames` runs
+recorded frames through it into an event store. A :class:`FrameClock` stamps recorded frames from
+the file, not the wall clock, so the same footage always gives the same events (and an evaluation
+can find the frame of an event).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from agegender_node.attribution import AttributionSettings, FaceAttributor
+from face_common.faces import FaceEvent, FrameFaces, FrameRef
+from face_detect_node.detection import DetectionConfig, FaceFinder
+from face_sink.schema import EventStore
+from identity_node.identification import FaceIdentifier, IdentitySettings
+
+log = logging.getLogger(__name__)
+
+FaceStage = Callable[[FrameFaces], list[str]]
+"""One step after detection (a node's core): fills fields of a frame's faces in place and says
+what it skipped: ``FaceIdentifier.identify``, ``FaceAttributor.attribute``."""
+
+
+@dataclass(frozen=True)
+class FrameClock:
+    """Where a recording's frames sit in event time: frame ``i`` was captured at ``start + i / fps``."""
+
+    start_ns: int
+    fps: float
+
+    def stamp_of(self, index: int) -> int:
+        return self.start_ns + round(index * 1e9 / self.fps)
+
+    def frame_of(self, stamp_ns: int) -> int:
+        """The nearest frame (exact for this clock's stamps, nearest for a paced live camera)."""
+        return round((stamp_ns - self.start_ns) * self.fps / 1e9)
+
+
+def parse_start(text: str | None, source: Path) -> int:
+    """A recording's start (``--start``) as UTC nanoseconds; a time without zone is UTC; default:
+    the source's mtime. Processing and scoring read it alike, so they put events on the same frames."""
+    if text is None:
+        return source.stat().st_mtime_ns
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return round(moment.timestamp() * 1e6) * 1000
+
+
+@dataclass(frozen=True)
+class SourceFrame:
+    """One recorded frame, stamped, as the pipeline takes it."""
+
+    frame: FrameRef
+    image: np.ndarray | None  # None: the frame could not be decoded
+    name: str  # for log lines
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """Detection (with its tracker), then the stages in the graph's order."""
+
+    finder: FaceFinder
+    stages: Sequence[FaceStage]
+
+
+@contextmanager
+def open_pipeline(
+    detection: DetectionConfig,
+    identity: IdentitySettings,
+    attribution: AttributionSettings,
+    gallery_path: Path,
+) -> Iterator[Pipeline]:
+    """The chain as the graph's nodes build it from the same settings, with the gallery open for
+    the block (identity, then age/gender, which reads the views identity picked)."""
+    finder = FaceFinder(detection)
+    identifier = FaceIdentifier.from_settings(identity, gallery_path)
+    with identifier.gallery:
+        attributor = FaceAttributor.from_settings(attribution)
+        yield Pipeline(finder, [identifier.identify, attributor.attribute])
+
+
+@dataclass
+class PipelineCounters:
+    frames: int = 0
+    unreadable_frames: int = 0
+    faces: int = 0
+    skipped_faces: int = 0
+    events_inserted: int = 0
+
+
+def process_frames(frames: Iterable[SourceFrame], pipeline: Pipeline, store: EventStore) -> PipelineCounters:
+    """Run each frame through detection and the stages; write its events in one transaction."""
+    counters = PipelineCounters()
+    for source in frames:
+        counters.frames += 1
+        if source.image is None or source.image.size == 0:
+            counters.unreadable_frames += 1
+            log.warning("%s: unreadable image, skipped (%d so far)", source.name, counters.unreadable_frames)
+            continue
+        frame_faces = pipeline.finder.find(source.image, source.frame)
+        for stage in pipeline.stages:
+            for problem in stage(frame_faces):
+                counters.skipped_faces += 1
+                log.warning("%s: %s", source.name, problem)
+        counters.faces += len(frame_faces.faces)
+        counters.events_inserted += store.write_events(
+            FaceEvent.from_face(frame_faces.frame, face) for face in frame_faces.faces
+        )
+    return counters

@@ -1,0 +1,126 @@
+"""The pipeline library: the frame clock, running frames through detection and the stages (with
+stand-in stages), and the chain as ``open_pipeline`` builds it from the nodes' settings (real models:
+Haar, dlib ResNet ONNX, dlib-models ONNX age/gender)."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from agegender_node.attribution import AttributionSettings, FaceAttributor
+from face_analytics.pipeline import (
+    FrameClock,
+    Pipeline,
+    SourceFrame,
+    open_pipeline,
+    parse_start,
+    process_frames,
+)
+from face_common.faces import GENDERS, Box, Face, FrameFaces, FrameRef
+from face_detect_node.detection import DetectionConfig, FaceFinder
+from face_sink.schema import open_sqlite_store
+from identity_node.identification import FaceIdentifier, IdentitySettings
+
+START_NS = int(datetime(2024, 5, 1, 10, tzinfo=UTC).timestamp()) * 10**9
+
+
+@pytest.mark.parametrize(
+    ("text", "expected_ns"),
+    [
+        ("2024-05-01T10:00:00", START_NS),
+        ("2024-05-01T12:00:00+02:00", START_NS),
+        ("2024-05-01T10:00:00.25", START_NS + 250_000_000),
+    ],
+)
+def test_start_time_is_utc(text: str, expected_ns: int, tmp_path: Path) -> None:
+    assert parse_start(text, tmp_path) == expected_ns
+
+
+def test_start_defaults_to_the_source_mtime(tmp_path: Path) -> None:
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"")
+    assert parse_start(None, clip) == clip.stat().st_mtime_ns
+
+
+def test_frame_clock_stamps_frames_and_finds_them_again() -> None:
+    clock = FrameClock(START_NS, 12.0)
+    assert clock.stamp_of(0) == START_NS
+    assert clock.stamp_of(12) == START_NS + 10**9
+    assert [clock.frame_of(clock.stamp_of(i)) for i in range(50)] == list(range(50))
+    assert clock.frame_of(clock.stamp_of(7) + 30_000_000) == 7, "a paced camera's stamp: the nearest frame"
+
+
+class _TwoFaces:
+    """Stands in for FaceFinder: two faces in every frame."""
+
+    def find(self, image_bgr: np.ndarray, frame: FrameRef) -> FrameFaces:
+        return FrameFaces(frame, [Face(i, Box(10 + 50 * i, 10, 40, 40), 0.9) for i in range(2)])
+
+
+def test_frames_go_through_the_stages_in_order_and_each_face_is_one_event(tmp_path: Path) -> None:
+    calls: list[str] = []
+
+    def identify(frame_faces: FrameFaces) -> list[str]:
+        calls.append("identify")
+        for face in frame_faces.faces:
+            face.face_id = face.index + 1
+        return ["face 1: no crop"]
+
+    def attribute(frame_faces: FrameFaces) -> list[str]:
+        calls.append("attribute")
+        assert all(face.face_id >= 1 for face in frame_faces.faces), "runs after identity"
+        for face in frame_faces.faces:
+            face.age, face.gender = 30.0, "female"
+        return []
+
+    image = np.zeros((120, 160, 3), np.uint8)
+    frames = [
+        SourceFrame(FrameRef("cam", 1), image, "frame 0"),
+        SourceFrame(FrameRef("cam", 2), None, "frame 1: bad"),
+        SourceFrame(FrameRef("cam", 3), image, "frame 2"),
+    ]
+    store = open_sqlite_store(tmp_path / "events.sqlite")
+    try:
+        counters = process_frames(frames, Pipeline(_TwoFaces(), [identify, attribute]), store)
+        events = store.read_events()
+    finally:
+        store.close()
+    assert calls == ["identify", "attribute"] * 2
+    assert (counters.frames, counters.unreadable_frames, counters.faces) == (3, 1, 4)
+    assert (counters.skipped_faces, counters.events_inserted) == (2, 4)
+    assert [(e.stamp_ns, e.face_index, e.face_id, e.gender) for e in events] == [
+        (1, 0, 1, "female"),
+        (1, 1, 2, "female"),
+        (3, 0, 1, "female"),
+        (3, 1, 2, "female"),
+    ]
+
+
+def test_open_pipeline_builds_the_graphs_chain_from_the_node_settings(
+    face_data: Path, tmp_path: Path
+) -> None:
+    detection = DetectionConfig(detector="haar", frame_rate=1.0)
+    identity = IdentitySettings()  # a photo's faces are untracked: enrolled at once
+    attribution = AttributionSettings(backend="dlib_onnx")
+    image = cv2.imread(
+        str(face_data / "identity" / "images" / "face_recognition" / "examples" / "obama-240p.jpg")
+    )
+    store = open_sqlite_store(tmp_path / "events.sqlite")
+    try:
+        with open_pipeline(detection, identity, attribution, tmp_path / "gallery.sqlite") as pipeline:
+            assert isinstance(pipeline.finder, FaceFinder) and pipeline.finder.config == detection
+            identify, attribute = pipeline.stages
+            assert isinstance(identify.__self__, FaceIdentifier)
+            assert isinstance(attribute.__self__, FaceAttributor)
+            assert identify.__self__.descriptor.name == identity.make_descriptor().name
+            counters = process_frames([SourceFrame(FrameRef("cam", 0), image, "obama")], pipeline, store)
+        (event,) = store.read_events()
+    finally:
+        store.close()
+    assert counters.skipped_faces == 0
+    assert event.face_id == 1 and event.new_face
+    assert math.isfinite(event.age) and event.gender in GENDERS
