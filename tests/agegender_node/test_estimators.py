@@ -29,9 +29,13 @@ from face_common.faces import GENDERS, Box
 from labelled_faces import LabelledFace
 
 ONNX_BACKENDS = ("wideresnet_onnx", "dlib_onnx")
-#: The issue's bar for the best backend on the UTKFace rows (exact ages).
-BEST_MAE_MAX = 10.0
-BEST_GENDER_ACCURACY_MIN = 0.85
+#: The default backend's bar per data set: (most age error, least gender accuracy). UTKFace (exact
+#: ages, only in ../shared/data: non-commercial): the issue's bar; measured 7.59 / 0.875 on 504
+#: faces. FairFace: what the 20 bundled samples/ give today less a margin (MAE 9.15: a face HOG
+#: misses is 73 years off; gender 11/20, one face at P(female) 0.54: the bar lets it flip), also
+#: met by the 180 shared faces (8.37 / 0.789). The accuracy gate (face_eval.accuracy_gate) holds
+#: the shared figures to tighter bounds.
+DEFAULT_BARS = {"utkface": (10.0, 0.85), "fairface": (10.0, 0.50)}
 
 
 @pytest.mark.parametrize(
@@ -224,11 +228,13 @@ def test_every_backend_beats_a_constant_age(
         assert accuracy.scores[name, "all"][0] < accuracy.scores["constant", "all"][0], name
 
 
-def test_best_backend_reaches_the_bar_on_utkface(accuracy: AccuracyTable) -> None:
-    """The issue's bar (UTKFace: exact ages). UTKFace is non-commercial, so samples/ lacks it."""
-    if "utkface" not in accuracy.groups:
-        pytest.skip("no UTKFace rows: samples/ ships FairFace only (UTKFace is non-commercial)")
-    best = min(accuracy.backends, key=lambda name: accuracy.scores[name, "utkface"][0])
-    mae, gender_accuracy = accuracy.scores[best, "utkface"]
-    assert mae <= BEST_MAE_MAX, f"best backend {best}: MAE {mae:.2f}"
-    assert gender_accuracy >= BEST_GENDER_ACCURACY_MIN, f"best backend {best}: gender {gender_accuracy:.3f}"
+def test_default_backend_reaches_the_bar_on_every_data_set(accuracy: AccuracyTable) -> None:
+    """On whichever data is there: samples/ (FairFace only) on a user's clone, else both sets."""
+    assert DEFAULT_BACKEND in accuracy.backends
+    datasets = set(accuracy.groups) - {"all"}
+    assert datasets and datasets <= set(DEFAULT_BARS), f"no bar for {datasets - set(DEFAULT_BARS)}"
+    for dataset in sorted(datasets):
+        mae, gender_accuracy = accuracy.scores[DEFAULT_BACKEND, dataset]
+        mae_max, gender_min = DEFAULT_BARS[dataset]
+        assert mae <= mae_max, f"{dataset}: MAE {mae:.2f}"
+        assert gender_accuracy >= gender_min, f"{dataset}: gender {gender_accuracy:.3f}"
