@@ -19,6 +19,7 @@ setup(
             "face_predict = face_eval.predict:main",
             "face_metrics = face_eval.scoring:main",
             "face_scenario = face_eval.scenario:main",
+            "face_accuracy_gate = face_eval.accuracy_gate:main",
         ],
     },
 )
