@@ -78,6 +78,19 @@ def spec(**fields: object) -> NodeSpec:
         (spec(arguments=("--x", "1")), ["/bin/exe", "--x", "1"]),
         (spec(name="camera"), ["/bin/exe", "--ros-args", "-r", "__node:=camera"]),
         (
+            spec(params=(("fps", 5.0),), params_files=("a.yaml", "b.yaml")),
+            [
+                "/bin/exe",
+                "--ros-args",
+                "--params-file",
+                "a.yaml",
+                "--params-file",
+                "b.yaml",
+                "-p",
+                "fps:=5.0",
+            ],
+        ),
+        (
             spec(
                 name="camera",
                 namespace="/cam1",
@@ -152,6 +165,10 @@ def test_ros_layout_executable_in_an_ament_prefix_wins(
         ("face_detect_node", "face_detect_node"),
         ("identity_node", "identity_node"),
         ("agegender_node", "agegender_node"),
+        ("face_sink", "face_sink"),
+        ("kafka_bridge", "frames_out"),
+        ("kafka_bridge", "frames_in"),
+        ("kafka_bridge", "events_out"),
     ],
 )
 def test_node_packages_install_their_executables_where_ros2_run_looks(pkg: str, executable: str) -> None:

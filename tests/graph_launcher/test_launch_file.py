@@ -164,7 +164,17 @@ def test_parse_launch_arguments_rejects(token: str) -> None:
         ("launch: [", "invalid YAML"),
         ("- node: {pkg: a, exec: b}", "single key 'launch'"),
         ("launch: {node: {pkg: a, exec: b}}", "'launch' must be a list"),
-        ("launch:\n- include: {file: x.launch.yaml}", "launch entry #1 (include): unsupported tag 'include'"),
+        ("launch:\n- group: {}", "launch entry #1 (group): unsupported tag 'group'"),
+        ("launch:\n- include: {file: x.launch.yaml}", "launch entry #1 (include): included file"),
+        (
+            "launch:\n- include: {path: x.launch.yaml}",
+            "(include): unsupported key(s) path; supported: arg, file",
+        ),
+        ("launch:\n- include: {arg: []}", "(include): missing required key(s) file"),
+        (
+            "launch:\n- include: {file: '$(var d)/x.launch.yaml'}",
+            "'file' may use $(dirname) but not $(var ...)",
+        ),
         (
             "launch:\n- {arg: {name: a}, node: {pkg: a, exec: b}}",
             "launch entry #1 must be a mapping with one tag",
@@ -179,7 +189,10 @@ def test_parse_launch_arguments_rejects(token: str) -> None:
         ("launch:\n- node: {pkg: a, exec: b, on_exit: restart}", "on_exit 'restart' not supported"),
         ("launch:\n- node: {pkg: a, exec: 7}", "'exec' must be a string, got int 7"),
         ("launch:\n- node: {pkg: a, exec: b, param: {name: x, value: 1}}", "'param' must be a list"),
-        ("launch:\n- node: {pkg: a, exec: b, param: [{from: p.yaml}]}", "param: unsupported key(s) from"),
+        (
+            "launch:\n- node: {pkg: a, exec: b, param: [{from: p.yaml, name: x}]}",
+            "param: unsupported key(s) name; supported: from",
+        ),
         ("launch:\n- node: {pkg: a, exec: b, param: [{name: x}]}", "param: missing required key(s) value"),
         (
             "launch:\n- node: {pkg: a, exec: b, param: [{name: x, value: {a: 1}}]}",
@@ -292,3 +305,163 @@ def test_yaml_list_param_is_substituted_and_mixed_lists_are_refused() -> None:
     )
     with pytest.raises(LaunchFileError, match="list items must all have one type"):
         parse_launch_text(substituted, "t.yaml").resolve({})
+
+
+def write(directory: Path, name: str, text: str) -> Path:
+    path = directory / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+CAMERA = """
+launch:
+- arg: {name: camera_id, default: cam1}
+- arg: {name: fps, default: "12.0"}
+- node:
+    pkg: camera_node
+    exec: camera_node
+    namespace: $(var camera_id)
+    param: [{name: fps, value: $(var fps)}, {name: where, value: $(dirname)}]
+"""
+
+
+def test_include_takes_given_args_then_the_includers_then_its_defaults(tmp_path: Path) -> None:
+    """As ``ros2 launch``: an include's ``arg`` wins for that file, the including scope's values
+    (command line, the includer's arguments) come next, the included file's defaults last."""
+    write(tmp_path / "launch" / "sub", "camera.launch.yaml", CAMERA)
+    top = write(
+        tmp_path / "launch",
+        "top.launch.yaml",
+        "launch:\n- arg: {name: camera_id, default: door}\n"
+        "- include:\n    file: $(dirname)/sub/camera.launch.yaml\n"
+        "    arg: [{name: fps, value: '2.$(var camera_id)'}]\n"
+        "- include: {file: $(dirname)/sub/camera.launch.yaml}\n"
+        "- node: {pkg: a, exec: b, namespace: $(var camera_id)}\n",
+    )
+    first, second, own = read_launch_file(top).resolve({})
+    assert (first.namespace, first.params) == (
+        "/door",
+        (("fps", "2.door"), ("where", str(tmp_path / "launch" / "sub"))),
+    )
+    assert (second.namespace, second.params[0]) == ("/door", ("fps", 12.0))
+    assert own.namespace == "/door"
+    overridden = read_launch_file(top).resolve({"fps": "5.0", "camera_id": "till"})
+    assert [(n.namespace, n.params[:1]) for n in overridden] == [
+        ("/till", (("fps", "2.till"),)),
+        ("/till", (("fps", 5.0),)),
+        ("/till", ()),
+    ]
+
+
+def test_included_arguments_are_listed_and_accepted_on_the_command_line(tmp_path: Path) -> None:
+    write(tmp_path, "camera.launch.yaml", CAMERA)
+    top = write(
+        tmp_path,
+        "top.launch.yaml",
+        "launch:\n- arg: {name: fps, default: '1.0', description: mine}\n"
+        "- include: {file: $(dirname)/camera.launch.yaml}\n",
+    )
+    launch_file = read_launch_file(top)
+    assert [(a.name, a.default, a.description) for a in launch_file.all_arguments()] == [
+        ("fps", "1.0", "mine"),
+        ("camera_id", "cam1", ""),
+    ]
+    (node,) = launch_file.resolve({"camera_id": "x"})
+    assert (node.namespace, node.params[0]) == ("/x", ("fps", 1.0))
+    with pytest.raises(LaunchFileError, match="unknown launch argument\\(s\\) fsp; declared: camera_id, fps"):
+        launch_file.resolve({"fsp": "1"})
+
+
+def test_what_an_included_file_sets_does_not_leak_back(tmp_path: Path) -> None:
+    write(tmp_path, "camera.launch.yaml", CAMERA)
+    top = write(
+        tmp_path,
+        "top.launch.yaml",
+        "launch:\n- include: {file: $(dirname)/camera.launch.yaml, arg: [{name: camera_id, value: a}]}\n"
+        "- node: {pkg: a, exec: b, namespace: $(var camera_id)}\n",
+    )
+    with pytest.raises(
+        LaunchFileError, match="\\$\\(var camera_id\\) refers to an undeclared launch argument"
+    ):
+        read_launch_file(top).resolve({})
+
+
+def test_include_arg_unknown_to_the_included_file_is_rejected_by_name(tmp_path: Path) -> None:
+    write(tmp_path, "camera.launch.yaml", CAMERA)
+    top = write(
+        tmp_path,
+        "top.launch.yaml",
+        "launch:\n- include:\n    file: $(dirname)/camera.launch.yaml\n    arg: [{name: fsp, value: '1'}]\n",
+    )
+    with pytest.raises(
+        LaunchFileError,
+        match=r"top\.launch\.yaml: launch entry #1 \(include\): "
+        r"camera\.launch\.yaml declares no argument\(s\) fsp; declared: camera_id, fps",
+    ):
+        read_launch_file(top)
+    bad_arg = write(
+        tmp_path, "bad.launch.yaml", "launch:\n- include: {file: camera.launch.yaml, arg: [{name: x}]}\n"
+    )
+    with pytest.raises(LaunchFileError, match=r"\(include\) arg: missing required key\(s\) value"):
+        read_launch_file(bad_arg)
+
+
+def test_required_argument_of_an_included_file_names_that_file(tmp_path: Path) -> None:
+    write(tmp_path, "needs.launch.yaml", "launch:\n- arg: {name: source}\n- node: {pkg: a, exec: b}\n")
+    top = write(tmp_path, "top.launch.yaml", "launch:\n- include: {file: $(dirname)/needs.launch.yaml}\n")
+    with pytest.raises(LaunchFileError, match=r"needs\.launch\.yaml: launch argument 'source' is required"):
+        read_launch_file(top).resolve({})
+    assert read_launch_file(top).resolve({"source": "s"})
+
+
+@pytest.mark.parametrize("via", ["$(dirname)/a.launch.yaml", "$(dirname)/../d/a.launch.yaml"])
+def test_include_cycles_are_detected(tmp_path: Path, via: str) -> None:
+    write(tmp_path / "d", "a.launch.yaml", "launch:\n- include: {file: $(dirname)/b.launch.yaml}\n")
+    write(tmp_path / "d", "b.launch.yaml", f"launch:\n- include: {{file: '{via}'}}\n")
+    a, b = tmp_path / "d" / "a.launch.yaml", tmp_path / "d" / "b.launch.yaml"
+    with pytest.raises(LaunchFileError, match="include cycle") as error:
+        read_launch_file(a)
+    assert str(error.value).endswith(f"include cycle: {a} -> {b} -> {a}")
+    selfish = write(tmp_path, "self.launch.yaml", "launch:\n- include: {file: $(dirname)/self.launch.yaml}\n")
+    with pytest.raises(LaunchFileError, match="include cycle"):
+        read_launch_file(selfish)
+
+
+def test_the_same_file_may_be_included_twice_without_a_cycle(tmp_path: Path) -> None:
+    write(tmp_path, "camera.launch.yaml", CAMERA)
+    top = write(
+        tmp_path,
+        "top.launch.yaml",
+        "launch:\n"
+        "- include: {file: $(dirname)/camera.launch.yaml, arg: [{name: camera_id, value: a}]}\n"
+        "- include: {file: $(dirname)/camera.launch.yaml, arg: [{name: camera_id, value: b}]}\n",
+    )
+    assert [n.namespace for n in read_launch_file(top).resolve({})] == ["/a", "/b"]
+
+
+def test_params_files_come_from_dirname_and_must_exist(tmp_path: Path) -> None:
+    params = write(tmp_path / "config", "camera_node.yaml", "/**:\n  ros__parameters: {fps: 5.0}\n")
+    graph = write(
+        tmp_path / "launch",
+        "g.launch.yaml",
+        "launch:\n- arg: {name: cfg, default: camera_node}\n"
+        "- node:\n    pkg: a\n    exec: b\n    param:\n"
+        "    - {name: fps, value: 2.0}\n"
+        "    - {from: $(dirname)/../config/$(var cfg).yaml}\n",
+    )
+    (node,) = read_launch_file(graph).resolve({})
+    assert node.params_files == (str(params),)
+    assert node.params == (("fps", 2.0),)
+    with pytest.raises(
+        LaunchFileError, match=r"param from: parameters file .*config/other\.yaml does not exist"
+    ):
+        read_launch_file(graph).resolve({"cfg": "other"})
+
+
+def test_dirname_of_a_text_is_the_directory_of_its_source() -> None:
+    (node,) = resolve("launch:\n- node: {pkg: a, exec: b, param: [{name: d, value: $(dirname)}]}")
+    assert node.params == (("d", str(Path.cwd())),)
+    assert substitute("$(var a)", {"a": "x"}, "here") == "x"
+    with pytest.raises(LaunchFileError, match=r"only \$\(var NAME\) is supported"):
+        substitute("$(dirname)", {}, "here")

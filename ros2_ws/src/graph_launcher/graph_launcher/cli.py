@@ -54,11 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
 def format_arguments(launch_file: LaunchFile) -> str:
     """The ``--show-args`` listing, shaped like ``ros2 launch --show-args``."""
     lines = ["Arguments (pass arguments as '<name>:=<value>'):"]
-    for argument in launch_file.arguments:
+    for argument in launch_file.all_arguments():
         default = "(required)" if argument.default is None else f"(default: '{argument.default}')"
         description = argument.description or "no description"
         lines.append(f"    '{argument.name}':\n        {description}\n        {default}")
-    if not launch_file.arguments:
+    if not launch_file.all_arguments():
         lines.append("    No arguments.")
     return "\n".join(lines)
 

@@ -3,9 +3,10 @@
 ``ros2 run pkg exec`` finds ``lib/<pkg>/<exec>`` in an ament prefix. The node packages' setup.cfg
 puts their console scripts exactly there, under colcon's install prefix and, with
 ``pip install -e``, under the venv, so the same lookup serves both (tools without that layout fall
-back to the scripts folder, then to ``PATH``). Parameters go on the command line as
-``-p name:=value``, which rcl reads as YAML: strings that YAML would read as another type are
-quoted so that ``camera_id:='123'`` stays a string.
+back to the scripts folder, then to ``PATH``). Parameter files go on the command line as
+``--params-file PATH``, then single parameters as ``-p name:=value`` (those win), which rcl reads
+as YAML: strings that YAML would read as another type are quoted so that ``camera_id:='123'``
+stays a string.
 """
 
 from __future__ import annotations
@@ -104,6 +105,8 @@ def node_command(spec: NodeSpec, executable_path: str) -> list[str]:
         ros_arguments += ["-r", f"__node:={spec.name}"]
     if spec.namespace is not None:
         ros_arguments += ["-r", f"__ns:={spec.namespace}"]
+    for path in spec.params_files:  # files first, as launch_ros orders them; rcl's -p values win
+        ros_arguments += ["--params-file", path]
     for name, value in spec.params:
         ros_arguments += ["-p", f"{name}:={render_param_value(value)}"]
     for source, target in spec.remaps:

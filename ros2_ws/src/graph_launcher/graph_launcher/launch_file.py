@@ -12,18 +12,30 @@ would make the two launchers run different graphs). Supported::
         exec: camera_node           # required
         name: camera
         namespace: $(var camera_id)
-        param: [{name: fps, value: $(var fps)}]
+        param:
+        - {from: $(dirname)/../config/camera_node.yaml}   # a ROS parameters file (--params-file)
+        - {name: fps, value: $(var fps)}                   # wins over the file
         remap: [{from: image, to: image_raw}]
         args: "--extra cli args"
         output: screen              # screen | log | both (all go to the screen here)
         on_exit: shutdown           # stop the whole graph when this node exits
+    - include:
+        file: $(dirname)/pi.launch.yaml
+        arg: [{name: camera_id, value: $(var camera_id)}]
 
-``$(var NAME)`` is the only substitution. As in ``launch_ros``, a parameter value written as a
-string is typed after substitution the way YAML would read it (``"12"`` -> 12, ``"true"`` -> True).
+The substitutions are ``$(var NAME)`` and ``$(dirname)`` (the directory of the file it is written
+in). As in ``launch_ros``, a parameter value written as a string is typed after substitution the
+way YAML would read it (``"12"`` -> 12, ``"true"`` -> True). As in ``launch``, an included file sees
+the including file's launch configurations (its arguments and the command line's), an include's
+``arg`` values override them for that file only, and its own ``arg`` defaults fill the rest; what
+it declares does not leak back. The included file's path may use ``$(dirname)`` but no ``$(var)``:
+it is read with its parent, so that ``--show-args`` lists every argument of the graph and a cycle
+or a misspelled argument fails before anything starts.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from collections.abc import Mapping, Sequence
@@ -41,6 +53,9 @@ ParamValue = Scalar | list[bool] | list[int] | list[float] | list[str]
 ARG_KEYS = frozenset({"name", "default", "description"})
 NODE_KEYS = frozenset({"pkg", "exec", "name", "namespace", "param", "remap", "args", "output", "on_exit"})
 PARAM_KEYS = frozenset({"name", "value"})
+PARAM_FILE_KEYS = frozenset({"from"})
+INCLUDE_KEYS = frozenset({"file", "arg"})
+INCLUDE_ARG_KEYS = frozenset({"name", "value"})
 REMAP_KEYS = frozenset({"from", "to"})
 OUTPUT_VALUES = frozenset({"screen", "log", "both"})
 ON_EXIT_VALUES = frozenset({"shutdown"})
@@ -75,6 +90,8 @@ class NodeSpec:
     arguments: tuple[str, ...]
     output: str
     shutdown_on_exit: bool
+    params_files: tuple[str, ...] = ()
+    """ROS parameter files (``param: [{from: ...}]``), passed before the single values so those win."""
 
     @property
     def label(self) -> str:
@@ -90,6 +107,16 @@ class _NodeEntry:
     attributes: Mapping[str, str]
     params: tuple[tuple[str, Any], ...]
     remaps: tuple[tuple[str, str], ...]
+    params_files: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _IncludeEntry:
+    """A validated ``include`` tag: the file already read, its ``arg`` values still unsubstituted."""
+
+    where: str
+    launch_file: LaunchFile
+    arguments: tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True)
@@ -97,40 +124,67 @@ class LaunchFile:
     """A parsed and validated launch file; ``resolve`` turns it into node specs for given arguments."""
 
     source: str
+    directory: str
+    """What ``$(dirname)`` stands for: the absolute directory of the file."""
     arguments: tuple[LaunchArgument, ...]
-    nodes: tuple[_NodeEntry, ...]
+    entries: tuple[_NodeEntry | _IncludeEntry, ...]
+
+    def all_arguments(self) -> tuple[LaunchArgument, ...]:
+        """The arguments of this file and of the files it includes, first declaration of a name
+        first: what the command line may set (``ros2 launch --show-args`` lists them the same way)."""
+        seen: dict[str, LaunchArgument] = {argument.name: argument for argument in self.arguments}
+        for entry in self.entries:
+            if isinstance(entry, _IncludeEntry):
+                for argument in entry.launch_file.all_arguments():
+                    seen.setdefault(argument.name, argument)
+        return tuple(seen.values())
 
     def resolve(self, overrides: Mapping[str, str]) -> tuple[NodeSpec, ...]:
         """Apply command-line argument values (``name:=value``) and perform all substitutions."""
-        values = self._argument_values(overrides)
-        return tuple(self._resolve_node(entry, values) for entry in self.nodes)
-
-    def _argument_values(self, overrides: Mapping[str, str]) -> dict[str, str]:
-        declared = {argument.name for argument in self.arguments}
+        declared = {argument.name for argument in self.all_arguments()}
         unknown = sorted(set(overrides) - declared)
         if unknown:
             raise LaunchFileError(
                 f"{self.source}: unknown launch argument(s) {', '.join(unknown)}; "
                 f"declared: {', '.join(sorted(declared)) or '(none)'}"
             )
-        values: dict[str, str] = {}
-        for argument in self.arguments:
-            if argument.name in overrides:
-                values[argument.name] = overrides[argument.name]
-            elif argument.default is not None:
-                where = f"{self.source}: arg '{argument.name}' default"
-                values[argument.name] = substitute(argument.default, values, where)
+        return self._resolve(overrides)
+
+    def _resolve(self, configuration: Mapping[str, str]) -> tuple[NodeSpec, ...]:
+        """Resolve with the launch configurations in scope (the command line's, the includer's)."""
+        values = self._argument_values(configuration)
+        nodes: list[NodeSpec] = []
+        for entry in self.entries:
+            if isinstance(entry, _IncludeEntry):
+                scope = dict(values)  # a copy: what the included file sets stays in it
+                for name, raw in entry.arguments:
+                    scope[name] = self._substitute(raw, values, f"{entry.where} arg '{name}'")
+                nodes.extend(entry.launch_file._resolve(scope))
             else:
+                nodes.append(self._resolve_node(entry, values))
+        return tuple(nodes)
+
+    def _substitute(self, text: str, values: Mapping[str, str], where: str) -> str:
+        return substitute(text, values, where, directory=self.directory)
+
+    def _argument_values(self, configuration: Mapping[str, str]) -> dict[str, str]:
+        values = dict(configuration)
+        for argument in self.arguments:
+            if argument.name in values:
+                continue
+            if argument.default is None:
                 raise LaunchFileError(
                     f"{self.source}: launch argument '{argument.name}' is required "
                     f"(no default); pass {argument.name}:=VALUE"
                 )
+            where = f"{self.source}: arg '{argument.name}' default"
+            values[argument.name] = self._substitute(argument.default, values, where)
         return values
 
     def _resolve_node(self, entry: _NodeEntry, values: Mapping[str, str]) -> NodeSpec:
         def text(key: str) -> str | None:
             raw = entry.attributes.get(key)
-            return None if raw is None else substitute(raw, values, f"{entry.where} '{key}'")
+            return None if raw is None else self._substitute(raw, values, f"{entry.where} '{key}'")
 
         pkg, executable = text("pkg"), text("exec")
         name, namespace = text("name"), text("namespace")
@@ -150,13 +204,19 @@ class LaunchFile:
             )
         params = tuple(
             (
-                substitute(param_name, values, f"{entry.where} param name"),
-                _param_value(raw_value, values, f"{entry.where} param '{param_name}'"),
+                self._substitute(param_name, values, f"{entry.where} param name"),
+                self._param_value(raw_value, values, f"{entry.where} param '{param_name}'"),
             )
             for param_name, raw_value in entry.params
         )
+        params_files = tuple(
+            self._params_file(raw, values, f"{entry.where} param from") for raw in entry.params_files
+        )
         remaps = tuple(
-            (substitute(src, values, f"{entry.where} remap"), substitute(dst, values, f"{entry.where} remap"))
+            (
+                self._substitute(src, values, f"{entry.where} remap"),
+                self._substitute(dst, values, f"{entry.where} remap"),
+            )
             for src, dst in entry.remaps
         )
         for src, dst in remaps:
@@ -172,17 +232,44 @@ class LaunchFile:
             arguments=tuple(shlex.split(text("args") or "")),
             output=output,
             shutdown_on_exit=entry.attributes.get("on_exit") == "shutdown",
+            params_files=params_files,
         )
 
+    def _params_file(self, raw: str, values: Mapping[str, str], where: str) -> str:
+        """The substituted path of a parameters file; relative paths stay relative to the working
+        directory, as with ``ros2 launch``. A missing file fails here, before any node starts."""
+        path = os.path.normpath(self._substitute(raw, values, where))
+        if not Path(path).is_file():
+            raise LaunchFileError(f"{where}: parameters file {path} does not exist")
+        return path
 
-def substitute(text: str, values: Mapping[str, str], where: str) -> str:
-    """Replace every ``$(var NAME)`` in ``text``; any other substitution is an error."""
+    def _param_value(self, raw: Any, values: Mapping[str, str], where: str) -> ParamValue:
+        if isinstance(raw, str):
+            return typed_param_value(self._substitute(raw, values, where))
+        if isinstance(raw, list):
+            items = [
+                typed_param_value(self._substitute(v, values, where)) if isinstance(v, str) else v
+                for v in raw
+            ]
+            value = parameter_value(items)
+            if value is None:
+                raise LaunchFileError(f"{where}: list items must all have one type, got {items!r}")
+            return value
+        return raw
+
+
+def substitute(text: str, values: Mapping[str, str], where: str, directory: str | None = None) -> str:
+    """Replace every ``$(var NAME)``, and ``$(dirname)`` when ``directory`` is given; any other
+    substitution is an error."""
 
     def replace(match: re.Match[str]) -> str:
         words = match.group(1).split()
+        if words == ["dirname"] and directory is not None:
+            return directory
         if len(words) != 2 or words[0] != "var":
+            supported = "$(var NAME) and $(dirname) are" if directory is not None else "$(var NAME) is"
             raise LaunchFileError(
-                f"{where}: unsupported substitution {match.group(0)!r}; only $(var NAME) is supported"
+                f"{where}: unsupported substitution {match.group(0)!r}; only {supported} supported"
             )
         if words[1] not in values:
             raise LaunchFileError(f"{where}: $(var {words[1]}) refers to an undeclared launch argument")
@@ -223,18 +310,6 @@ def typed_param_value(text: str) -> ParamValue:
     return text if value is None else value
 
 
-def _param_value(raw: Any, values: Mapping[str, str], where: str) -> ParamValue:
-    if isinstance(raw, str):
-        return typed_param_value(substitute(raw, values, where))
-    if isinstance(raw, list):
-        items = [typed_param_value(substitute(v, values, where)) if isinstance(v, str) else v for v in raw]
-        value = parameter_value(items)
-        if value is None:
-            raise LaunchFileError(f"{where}: list items must all have one type, got {items!r}")
-        return value
-    return raw
-
-
 def parse_launch_arguments(tokens: Sequence[str]) -> dict[str, str]:
     """Parse ``name:=value`` tokens as ``ros2 launch`` takes them on its command line."""
     values: dict[str, str] = {}
@@ -246,17 +321,20 @@ def parse_launch_arguments(tokens: Sequence[str]) -> dict[str, str]:
     return values
 
 
-def read_launch_file(path: Path) -> LaunchFile:
-    """Read and validate a launch-YAML file (no substitution yet: that needs the arguments)."""
+def read_launch_file(path: Path, including: tuple[Path, ...] = ()) -> LaunchFile:
+    """Read and validate a launch-YAML file and the files it includes (no substitution yet: that
+    needs the arguments). ``including`` holds the files that include this one, to catch cycles."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise LaunchFileError(f"{path}: cannot read launch file: {error}") from error
-    return parse_launch_text(text, str(path))
+    return parse_launch_text(text, str(path), including)
 
 
-def parse_launch_text(text: str, source: str) -> LaunchFile:
-    """Validate launch-YAML ``text``; ``source`` names it in error messages."""
+def parse_launch_text(text: str, source: str, including: tuple[Path, ...] = ()) -> LaunchFile:
+    """Validate launch-YAML ``text``; ``source`` names it in error messages and its directory is
+    ``$(dirname)``; ``including`` as for ``read_launch_file``."""
+    directory = str(Path(source).absolute().parent)
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as error:
@@ -268,7 +346,7 @@ def parse_launch_text(text: str, source: str) -> LaunchFile:
         raise LaunchFileError(f"{source}: 'launch' must be a list of entries")
 
     arguments: list[LaunchArgument] = []
-    nodes: list[_NodeEntry] = []
+    nodes: list[_NodeEntry | _IncludeEntry] = []
     for index, entry in enumerate(entries, start=1):
         if not isinstance(entry, dict) or len(entry) != 1:
             raise LaunchFileError(f"{source}: launch entry #{index} must be a mapping with one tag")
@@ -278,13 +356,48 @@ def parse_launch_text(text: str, source: str) -> LaunchFile:
             arguments.append(_parse_arg(body, where))
         elif tag == "node":
             nodes.append(_parse_node(body, where))
+        elif tag == "include":
+            nodes.append(_parse_include(body, where, directory, (*including, _absolute(Path(source)))))
         else:
-            raise LaunchFileError(f"{where}: unsupported tag '{tag}'; supported tags: arg, node")
+            raise LaunchFileError(f"{where}: unsupported tag '{tag}'; supported tags: arg, node, include")
     names = [argument.name for argument in arguments]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         raise LaunchFileError(f"{source}: launch argument(s) declared twice: {', '.join(duplicates)}")
-    return LaunchFile(source=source, arguments=tuple(arguments), nodes=tuple(nodes))
+    return LaunchFile(source=source, directory=directory, arguments=tuple(arguments), entries=tuple(nodes))
+
+
+def _parse_include(body: Any, where: str, directory: str, including: tuple[Path, ...]) -> _IncludeEntry:
+    """Read the included file now (see the module docstring) and check the ``arg`` names it is given."""
+    body = _check_keys(body, INCLUDE_KEYS, {"file"}, where)
+    raw_file = _string(body, "file", where) or ""
+    if "$(var" in raw_file.replace(" ", ""):
+        raise LaunchFileError(f"{where}: 'file' may use $(dirname) but not $(var ...): {raw_file!r}")
+    path = _absolute(Path(substitute(raw_file, {}, f"{where} 'file'", directory)))
+    if path in including:
+        chain = " -> ".join(str(p) for p in (*including[including.index(path) :], path))
+        raise LaunchFileError(f"{where}: include cycle: {chain}")
+    arguments = []
+    for item in _list(body, "arg", where):
+        item = _check_keys(item, INCLUDE_ARG_KEYS, {"name", "value"}, f"{where} arg")
+        name = _string(item, "name", f"{where} arg")
+        arguments.append((name, _string(item, "value", f"{where} arg '{name}'")))
+    if not path.is_file():
+        raise LaunchFileError(f"{where}: included file {path} does not exist")
+    launch_file = read_launch_file(path, including)
+    declared = {argument.name for argument in launch_file.all_arguments()}
+    unknown = sorted({name for name, _ in arguments} - declared)
+    if unknown:
+        raise LaunchFileError(
+            f"{where}: {path.name} declares no argument(s) {', '.join(unknown)}; "
+            f"declared: {', '.join(sorted(declared)) or '(none)'}"
+        )
+    return _IncludeEntry(where=where, launch_file=launch_file, arguments=tuple(arguments))
+
+
+def _absolute(path: Path) -> Path:
+    """``path`` made absolute and normalised, so that one file has one name in an include chain."""
+    return Path(os.path.normpath(path.absolute()))
 
 
 def _check_keys(body: Any, allowed: frozenset[str], required: set[str], where: str) -> dict[str, Any]:
@@ -332,7 +445,12 @@ def _parse_node(body: Any, where: str) -> _NodeEntry:
     if on_exit is not None and on_exit not in ON_EXIT_VALUES:
         raise LaunchFileError(f"{where}: on_exit {on_exit!r} not supported; only 'shutdown' is")
     params = []
+    params_files: list[str] = []
     for item in _list(body, "param", where):
+        if isinstance(item, dict) and "from" in item:
+            item = _check_keys(item, PARAM_FILE_KEYS, {"from"}, f"{where} param")
+            params_files.append(_string(item, "from", f"{where} param") or "")
+            continue
         item = _check_keys(item, PARAM_KEYS, {"name", "value"}, f"{where} param")
         name = _string(item, "name", f"{where} param")
         value = item["value"]
@@ -346,7 +464,13 @@ def _parse_node(body: Any, where: str) -> _NodeEntry:
     for item in _list(body, "remap", where):
         item = _check_keys(item, REMAP_KEYS, {"from", "to"}, f"{where} remap")
         remaps.append((_string(item, "from", f"{where} remap"), _string(item, "to", f"{where} remap")))
-    return _NodeEntry(where=where, attributes=attributes, params=tuple(params), remaps=tuple(remaps))
+    return _NodeEntry(
+        where=where,
+        attributes=attributes,
+        params=tuple(params),
+        remaps=tuple(remaps),
+        params_files=tuple(params_files),
+    )
 
 
 def _list(body: Mapping[str, Any], key: str, where: str) -> list[Any]:
