@@ -25,6 +25,7 @@ from graph_launcher.dds_env import (
     RMW_IMPLEMENTATION,
     find_dds_profile,
 )
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 
@@ -104,6 +105,17 @@ class RosProcesses:
         self.node.create_subscription(msg_type, topic, store, qos)
         return received
 
+    def diagnostics(self, node_name: str) -> list[DiagnosticStatus]:
+        """The ``/diagnostics`` statuses of the node ``node_name`` (fully qualified) from now on."""
+        statuses: list[DiagnosticStatus] = []
+
+        def store(msg: DiagnosticArray) -> None:
+            with self.lock:
+                statuses.extend(status for status in msg.status if status.name == node_name)
+
+        self.node.create_subscription(DiagnosticArray, "/diagnostics", store, 100)
+        return statuses
+
     def close(self) -> None:
         for process in self.processes:  # left running only when a test failed early
             if process.poll() is None:
@@ -113,6 +125,14 @@ class RosProcesses:
         self.node.destroy_node()
         rclpy.try_shutdown(context=self.context)
         self._spinner.join(timeout=2.0)
+
+
+def exit_counters(log: str) -> dict[str, int]:
+    """The counters of a node's final ``counters: name=value ...`` line (``GraphNode.close``)."""
+    lines = [line for line in log.splitlines() if "counters: " in line]
+    assert lines, f"no counters line in log:\n{log}"
+    pairs = (item.split("=", 1) for item in lines[-1].split("counters: ", 1)[1].split())
+    return {name: int(value) for name, value in pairs}
 
 
 def wait_until(condition: Callable[[], bool], timeout_s: float, poll_s: float = 0.05) -> bool:

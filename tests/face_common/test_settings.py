@@ -10,7 +10,7 @@ import pytest
 import rclpy
 import yaml
 from agegender_node.attribution import AttributionSettings
-from face_common.node_support import declare_settings
+from face_common.graph_node import declare_settings
 from face_common.settings import add_arguments, from_arguments, setting, setting_fields
 from face_detect_node.detection import DetectionConfig
 from identity_node.identification import IdentitySettings

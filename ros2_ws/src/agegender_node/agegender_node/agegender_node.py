@@ -10,74 +10,56 @@ from __future__ import annotations
 
 import os
 
-from face_common.node_support import declare_settings, spin_node
+from face_common.graph_node import GraphNode, run_node
 from face_common.ros_msgs import FACES_QOS, FacesMsg, frame_faces_from_msg, frame_faces_to_msg
-from rclpy.node import Node
 
 from agegender_node.attribution import AttributionSettings, FaceAttributor
 
-SUMMARY_PERIOD_S = 10.0
 
-
-class AgeGenderNode(Node):
+class AgeGenderNode(GraphNode):
     """Fills in age/gender for every face of every frame."""
+
+    settings_class = AttributionSettings
+    counters = ("frames", "faces", "estimated")
+    problems = ("bad_messages", "skipped_faces", "failed_frames")
+    settings: AttributionSettings
 
     def __init__(self) -> None:
         super().__init__("agegender_node")
-        settings = declare_settings(self, AttributionSettings)
-        os.environ.setdefault("OMP_NUM_THREADS", str(settings.num_threads))
-        self._attributor = FaceAttributor.from_settings(settings)
-
+        os.environ.setdefault("OMP_NUM_THREADS", str(self.settings.num_threads))
+        self._attributor = FaceAttributor.from_settings(self.settings)
         self._publisher = self.create_publisher(FacesMsg, "faces_attributed", FACES_QOS)
         self.create_subscription(FacesMsg, "faces_identified", self._on_faces, FACES_QOS)
-        self.create_timer(SUMMARY_PERIOD_S, self._log_summary)
-        self.frames = 0
-        self.faces = 0
-        self.bad_messages = 0
-        self.skipped_faces = 0
-        self.failed_frames = 0
         self.get_logger().info(
-            f"backend={settings.backend} model_dir={settings.model_dir} num_threads={settings.num_threads}"
+            f"backend={self.settings.backend} model_dir={self.settings.model_dir} "
+            f"num_threads={self.settings.num_threads}"
         )
 
     def _on_faces(self, msg: FacesMsg) -> None:
-        try:
-            frame_faces = frame_faces_from_msg(msg)
-        except ValueError as err:
-            self.bad_messages += 1
-            self.get_logger().warning(f"dropping bad faces message (bad_messages={self.bad_messages}): {err}")
+        frame_faces = self.decoded(frame_faces_from_msg, msg)
+        if frame_faces is None:
             return
         try:
             skipped = self._attributor.attribute(frame_faces)
         except ValueError as err:
-            self.failed_frames += 1
+            failed = self.health.count("failed_frames")
             self.get_logger().error(
                 f"{frame_faces.frame.camera_id}: frame published without age/gender "
-                f"(failed_frames={self.failed_frames}): {err}"
+                f"(failed_frames={failed}): {err}"
             )
         else:
-            self.faces += len(frame_faces.faces) - len(skipped)
+            self.health.count("faces", len(frame_faces.faces) - len(skipped))
             if skipped:
-                self.skipped_faces += len(skipped)
+                total = self.health.count("skipped_faces", len(skipped))
                 self.get_logger().warning(
                     f"{frame_faces.frame.camera_id}: faces without a crop (or its box) left unestimated "
-                    f"(skipped_faces={self.skipped_faces})",
+                    f"(skipped_faces={total})",
                     throttle_duration_sec=5.0,
                 )
-        self.frames += 1
+        self.health.count("frames")
+        self.health.set("estimated", self._attributor.estimates)
         self._publisher.publish(frame_faces_to_msg(frame_faces))
 
-    def _log_summary(self) -> None:
-        self.get_logger().info(
-            f"frames={self.frames} faces={self.faces} estimated={self._attributor.estimates} "
-            f"bad_messages={self.bad_messages} "
-            f"skipped_faces={self.skipped_faces} failed_frames={self.failed_frames}"
-        )
 
-
-def main(args: list[str] | None = None) -> None:
-    spin_node(AgeGenderNode, args)
-
-
-if __name__ == "__main__":
-    main()
+def main(args: list[str] | None = None) -> int:
+    return run_node(AgeGenderNode, args)

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from face_common.settings import setting
 from rosbags.interfaces import (
     Connection,
     Qos,
@@ -36,6 +38,16 @@ TYPESTORE = get_typestore(Stores.ROS2_KILTED)
 
 class BagError(ValueError):
     """A bag that cannot be read or written as asked."""
+
+
+@dataclass(frozen=True)
+class RecorderSettings:
+    """What ``bag_recorder`` records, where, and when it stops."""
+
+    topic: str = setting("image_raw", "Image topic to record (relative names use the namespace)")
+    output: str = setting("", "New bag folder to write ('' = rosbag2_<date>-<time>, as ros2 bag record)")
+    storage: str = setting("sqlite3", "Bag storage", choices=tuple(STORAGES))
+    max_messages: int = setting(0, "Stop after this many messages (0 = no limit)", 0, 2**31 - 1)
 
 
 def bag_folder(path: Path) -> Path:

@@ -32,6 +32,7 @@ from urllib.parse import urlparse
 import cv2
 import numpy as np
 from face_common.images import ImageConversionError, compressed_msg_to_array, image_msg_to_array
+from face_common.settings import setting
 
 from camera_node.bag_files import (
     IMAGE_TYPE,
@@ -43,6 +44,7 @@ from camera_node.bag_files import (
     stamp_ns,
     with_stamp,
 )
+from camera_node.resize import ResizeMode
 
 SOURCE_FORMS = (
     "'/dev/videoN' or 'N' (V4L2 camera), 'picamera2' or 'picamera2:N' (Raspberry Pi camera), "
@@ -53,6 +55,29 @@ STREAM_SCHEMES = ("rtsp", "rtsps", "http", "https")
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".pgm", ".ppm"})
 BAG_STAMPS = ("recorded", "now")
 LIVE_FRAME_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True)
+class CameraSettings:
+    """What ``camera_node`` reads, at which rate and size it publishes, and when it stops."""
+
+    camera_id: str = setting("camera", "Camera id: header frame_id of every frame (and the namespace)")
+    source: str = setting("", f"What to read: {SOURCE_FORMS}", any_type=True)
+    fps: float = setting(12.0, "Frames per second published", 0.1, 240.0)
+    width: int = setting(1280, "Published frame width (pixels)", 1, 8192)
+    height: int = setting(720, "Published frame height (pixels)", 1, 8192)
+    resize_mode: str = setting(
+        "letterbox",
+        "Fit to width x height: keep aspect and pad black, stretch, or leave as is",
+        choices=tuple(ResizeMode),
+    )
+    loop: bool = setting(False, "Restart a finite source at its end")
+    max_frames: int = setting(0, "Stop after this many frames (0 = unlimited)", 0, 2**31 - 1)
+    topic: str = setting("", "Bag sources: image topic to replay (default: the only one)")
+    bag_stamps: str = setting("recorded", "Bag sources: header stamps", choices=BAG_STAMPS)
+    min_subscribers: int = setting(0, "Wait for this many subscribers before the first frame", 0, 100)
+
+
 V4L2_API = cv2.CAP_V4L2 if sys.platform.startswith("linux") else cv2.CAP_ANY
 
 

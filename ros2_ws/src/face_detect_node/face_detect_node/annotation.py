@@ -5,16 +5,34 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
 
 import cv2
 import numpy as np
 from face_common.faces import UNKNOWN_FACE_ID, Face, FrameFaces, FrameRef
+from face_common.settings import setting
 
 BOX_COLOR = (0, 200, 0)  # BGR
 TEXT_COLOR = (255, 255, 255)
 FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+@dataclass(frozen=True)
+class AnnotatorSettings:
+    """How ``face_annotator`` pairs frames with their faces, and whether it keeps them."""
+
+    max_wait_s: float = setting(
+        2.0,
+        "How long (capture time) a frame waits for its faces before it is dropped; frames are held "
+        "raw, so this bounds memory (2 s of 720p at 12 fps: ~66 MB)",
+        0.1,
+        30.0,
+    )
+    annotated_dir: str = setting(
+        "", "Also write each annotated frame as a JPEG into this folder ('' = none: frames show faces)"
+    )
 
 
 def face_label(face: Face) -> str:

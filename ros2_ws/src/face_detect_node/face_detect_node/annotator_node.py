@@ -12,97 +12,64 @@ from __future__ import annotations
 from pathlib import Path
 
 from face_common.faces import FrameFaces
-from face_common.images import ImageConversionError, array_to_image_msg, image_msg_to_array
-from face_common.node_support import read_only, spin_node
+from face_common.graph_node import GraphNode, run_node
+from face_common.images import array_to_image_msg, image_msg_to_array
 from face_common.ros_msgs import FACES_QOS, NS_PER_S, FacesMsg, frame_faces_from_msg, frame_ref
-from rcl_interfaces.msg import FloatingPointRange
-from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
 
-from face_detect_node.annotation import AnnotatedFrameWriter, StampPairer, annotate
-
-SUMMARY_PERIOD_S = 10.0
+from face_detect_node.annotation import AnnotatedFrameWriter, AnnotatorSettings, StampPairer, annotate
 
 
-class FaceAnnotatorNode(Node):
+class FaceAnnotatorNode(GraphNode):
     """Draws each frame's faces once the graph has concluded who they are."""
+
+    settings_class = AnnotatorSettings
+    counters = ("annotated", "unpaired")
+    problems = ("bad_messages", "write_failures")
+    settings: AnnotatorSettings
 
     def __init__(self) -> None:
         super().__init__("face_annotator")
-        max_wait_s = self.declare_parameter(
-            "max_wait_s",
-            2.0,
-            read_only(
-                "How long (capture time) a frame waits for its faces before it is dropped; frames "
-                "are held raw, so this bounds memory (2 s of 720p at 12 fps: ~66 MB)",
-                floating_point_range=[FloatingPointRange(from_value=0.1, to_value=30.0, step=0.0)],
-            ),
-        ).value
-        annotated_dir = self.declare_parameter(
-            "annotated_dir",
-            "",
-            read_only("Also write each annotated frame as a JPEG into this folder ('' = none)"),
-        ).value
-        self._writer = AnnotatedFrameWriter(Path(annotated_dir)) if annotated_dir else None
-        self._pairer: StampPairer[Image, FrameFaces] = StampPairer(round(max_wait_s * NS_PER_S))
+        folder = self.settings.annotated_dir
+        self._writer = AnnotatedFrameWriter(Path(folder)) if folder else None
+        self._pairer: StampPairer[Image, FrameFaces] = StampPairer(round(self.settings.max_wait_s * NS_PER_S))
         self._publisher = self.create_publisher(Image, "image_annotated", qos_profile_sensor_data)
         self.create_subscription(Image, "image_raw", self._on_image, qos_profile_sensor_data)
         self.create_subscription(FacesMsg, "faces_attributed", self._on_faces, FACES_QOS)
-        self.create_timer(SUMMARY_PERIOD_S, self._log_summary)
-        self.annotated = 0
-        self.bad_messages = 0
-        self.write_failures = 0
-        self.get_logger().info(f"max_wait_s={max_wait_s} annotated_dir={annotated_dir!r}")
+        self.get_logger().info(f"max_wait_s={self.settings.max_wait_s} annotated_dir={folder!r}")
 
     def _on_image(self, msg: Image) -> None:
-        stamp = frame_ref(msg.header).stamp_ns
-        faces = self._pairer.add_frame(stamp, msg)
+        faces = self._pairer.add_frame(frame_ref(msg.header).stamp_ns, msg)
         if faces is not None:
             self._draw(msg, faces)
 
     def _on_faces(self, msg: FacesMsg) -> None:
-        try:
-            faces = frame_faces_from_msg(msg)
-        except ImageConversionError as err:
-            self.bad_messages += 1
-            self.get_logger().warning(f"dropping bad faces message (bad_messages={self.bad_messages}): {err}")
+        faces = self.decoded(frame_faces_from_msg, msg)
+        if faces is None:
             return
         image = self._pairer.add_faces(faces.frame.stamp_ns, faces)
         if image is not None:
             self._draw(image, faces)
 
     def _draw(self, image_msg: Image, faces: FrameFaces) -> None:
-        try:
-            image = image_msg_to_array(image_msg, "bgr8")
-        except ImageConversionError as err:
-            self.bad_messages += 1
-            self.get_logger().warning(f"dropping bad frame (bad_messages={self.bad_messages}): {err}")
+        self.health.set("unpaired", self._pairer.unpaired)
+        image = self.decoded(lambda m: image_msg_to_array(m, "bgr8"), image_msg)
+        if image is None:
             return
         annotated = annotate(image, faces)
         self._publisher.publish(array_to_image_msg(annotated, "bgr8", image_msg.header))
-        self.annotated += 1
+        self.health.count("annotated")
         if self._writer is None:
             return
         try:
             self._writer.write(annotated, faces.frame)
         except OSError as err:
-            self.write_failures += 1
+            failures = self.health.count("write_failures")
             self.get_logger().error(
-                f"annotated frame not written (write_failures={self.write_failures}): {err}",
-                throttle_duration_sec=5.0,
+                f"annotated frame not written (write_failures={failures}): {err}", throttle_duration_sec=5.0
             )
 
-    def _log_summary(self) -> None:
-        self.get_logger().info(
-            f"annotated={self.annotated} unpaired={self._pairer.unpaired} bad_messages={self.bad_messages} "
-            f"write_failures={self.write_failures}"
-        )
 
-
-def main(args: list[str] | None = None) -> None:
-    spin_node(FaceAnnotatorNode, args)
-
-
-if __name__ == "__main__":
-    main()
+def main(args: list[str] | None = None) -> int:
+    return run_node(FaceAnnotatorNode, args)

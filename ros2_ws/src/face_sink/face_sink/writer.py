@@ -15,8 +15,43 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from face_common.faces import FaceEvent
+from face_common.settings import setting
 
-from face_sink.schema import EventStore, event_row
+from face_sink.schema import DEFAULT_SQLITE_PATH, EventStore, event_row
+
+
+@dataclass(frozen=True)
+class SinkSettings:
+    """Where and how ``face_sink`` writes events, how long it keeps them, whether it keeps crops."""
+
+    database: str = setting(
+        str(DEFAULT_SQLITE_PATH),
+        "Event store: SQLite file (created if missing), sqlite:///path, or mysql://user@host:port/db "
+        "with the password in $FACE_DB_PASSWORD",
+    )
+    retention_days: float = setting(
+        0.0, "Delete events older than this many days; 0 keeps all", 0.0, 36_500.0
+    )
+    save_crops: bool = setting(
+        False, "Save identified faces' crops, a folder per face ID (personal data: off)"
+    )
+    crops_dir: str = setting("out/crops", "Root folder of the saved crops")
+    max_pending_events: int = setting(
+        10_000,
+        "Events kept in memory while the database is unavailable; more are dropped and counted",
+        1,
+        10_000_000,
+    )
+    retry_interval_s: float = setting(
+        2.0, "Seconds between attempts to reach an unavailable database", 0.01, 3600.0
+    )
+    exit_when_idle_s: float = setting(
+        0.0,
+        "After the first frame, exit once no frame came for this many seconds: ends the graph when a "
+        "recorded source is done (0 = run until stopped)",
+        0.0,
+        86_400.0,
+    )
 
 
 @dataclass

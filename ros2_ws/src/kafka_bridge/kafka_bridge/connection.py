@@ -19,12 +19,32 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+
+from face_common.settings import setting
 
 CONFIG_FILE_ENV = "KAFKA_CONFIG_FILE"
 BOOTSTRAP_ENV = "KAFKA_BOOTSTRAP_SERVERS"
 ENV_PREFIX = "KAFKA_CLIENT_"
 SHOWN_SETTINGS = ("bootstrap.servers", "security.protocol", "sasl.mechanism")
+
+
+@dataclass(frozen=True)
+class KafkaSettings:
+    """What every bridge node needs to reach Kafka and create its topic; each node adds its own."""
+
+    bootstrap_servers: str = setting(
+        "", f"Kafka brokers host:port[,host:port]; empty: ${BOOTSTRAP_ENV} or the config file"
+    )
+    kafka_config_file: str = setting(
+        "", f"librdkafka properties file (SASL/SSL settings); empty: ${CONFIG_FILE_ENV}"
+    )
+    create_topics: bool = setting(True, "Create the Kafka topic when missing")
+    partitions: int = setting(6, "Partitions of a topic this node creates", 1, 10_000)
+    replication_factor: int = setting(
+        -1, "Replication of a topic this node creates (-1: the broker's default)", -1, 100
+    )
 
 
 class ConnectionConfigError(ValueError):

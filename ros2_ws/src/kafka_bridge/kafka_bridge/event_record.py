@@ -9,10 +9,26 @@ know instead of guessing at renamed fields.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from face_common.faces import FaceEvent
+from face_common.settings import setting
+
+from kafka_bridge.connection import KafkaSettings
+from kafka_bridge.topics import EVENTS_RETENTION_MS, EVENTS_TOPIC
 
 EVENT_SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class EventsOutSettings(KafkaSettings):
+    """``events_out``: the events topic, and how events wait for the broker (never given up by default)."""
+
+    topic: str = setting(EVENTS_TOPIC, "Kafka topic of the face events")
+    retention_ms: int = setting(EVENTS_RETENTION_MS, "Retention of a topic this node creates (ms)", 1, 2**62)
+    queue_events: int = setting(100_000, "Events kept locally while the broker is away", 1, 100_000_000)
+    delivery_timeout_s: float = setting(0.0, "Give up on an event after this long (0: never)", 0.0, 86_400.0)
+    queue_depth: int = setting(100, "Subscription history depth (reliable QoS)", 1, 100_000)
 
 
 class EventRecordError(ValueError):

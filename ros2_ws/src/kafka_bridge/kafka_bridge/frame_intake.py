@@ -13,8 +13,29 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from face_common.settings import setting
 
+from kafka_bridge.connection import KafkaSettings
 from kafka_bridge.frame_record import FrameMeta, FrameRecordError, decode_image
+from kafka_bridge.topics import FRAMES_TOPIC
+
+
+@dataclass(frozen=True)
+class FramesInSettings(KafkaSettings):
+    """``frames_in``: which group consumes the frames, which it skips, where it publishes them."""
+
+    topic: str = setting(FRAMES_TOPIC, "Kafka topic of the frames")
+    group_id: str = setting("frames_in", "Kafka consumer group shared by the servers")
+    max_frame_age_s: float = setting(
+        0.0, "Skip frames older than this (s); 0: keep all (analytics)", 0.0, 86_400.0
+    )
+    output_topic: str = setting("{camera_id}/image_raw", "Image topic; {camera_id} is filled in")
+    session_timeout_ms: int = setting(
+        10_000, "Consumer group session timeout (how soon another server takes over)", 1_000, 3_600_000
+    )
+    camera_ids: tuple[str, ...] = setting(
+        ("",), "Cameras to publish from the start, so subscribers match before the first frame ('' = none)"
+    )
 
 
 @dataclass

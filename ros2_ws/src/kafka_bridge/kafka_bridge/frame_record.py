@@ -15,10 +15,27 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 from face_common.faces import FrameRef
+from face_common.settings import setting
+
+from kafka_bridge.connection import KafkaSettings
+from kafka_bridge.topics import FRAMES_TOPIC
 
 SCHEMA_VERSION = 1
 ENCODINGS = ("jpeg", "mono8", "bgr8")
 RAW_CHANNELS = {"mono8": 1, "bgr8": 3}
+
+
+@dataclass(frozen=True)
+class FramesOutSettings(KafkaSettings):
+    """``frames_out``: how a camera's frames are encoded and how long they may wait for the broker."""
+
+    topic: str = setting(FRAMES_TOPIC, "Kafka topic of the frames")
+    camera_id: str = setting("", "Record key; empty: each image's header frame_id")
+    encoding: str = setting("jpeg", "Frame payload", choices=ENCODINGS)
+    jpeg_quality: int = setting(85, "JPEG quality (q85: ~9.4 Mbit/s at 720p 12 fps)", 1, 100)
+    queue_frames: int = setting(24, "Frames kept locally while the broker is away", 1, 100_000)
+    max_in_flight: int = setting(12, "Frames handed to the Kafka client at once", 1, 100_000)
+    delivery_timeout_s: float = setting(5.0, "A frame not acknowledged by then counts as lost", 0.001, 3600.0)
 
 
 class FrameRecordError(ValueError):
