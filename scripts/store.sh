@@ -63,8 +63,9 @@ sink_args=(--bootstrap-servers "$broker" --database "$database" --session-timeou
 sink=$!
 pids+=("$sink")
 # Ctrl-C stops the graph (graph_launch handles it), then the script still drains and reports.
+# The camera's end starts the stop; the grace lets the server catch up until the sink, idle, ends it.
 trap ':' INT
-"$BIN/graph_launch" --shutdown-grace 3 launch/store.launch.yaml broker:="$broker" max_frame_age_s:=0.0 "$@"
+"$BIN/graph_launch" --shutdown-grace 60 launch/store.launch.yaml broker:="$broker" max_frame_age_s:=0.0 "$@"
 trap 'exit 130' INT
 
 # The graph is done: stop the live sink, then drain what it had not consumed yet (a catch-up run

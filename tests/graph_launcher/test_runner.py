@@ -96,6 +96,19 @@ def test_shutdown_grace_lets_the_others_finish_their_work() -> None:
     assert "[detector] drained" in stdout
 
 
+def test_a_second_shutdown_node_ending_cuts_the_grace_short() -> None:
+    """store.launch.yaml: the camera's end starts the grace, the sink's idle exit ends it."""
+    plans = [
+        shell("camera", "exit 0", shutdown_on_exit=True),
+        shell("sink", "sleep 0.3", shutdown_on_exit=True),
+        shell("detector", "sleep 30"),
+    ]
+    code, _, stderr, seconds = run(plans, shutdown_grace=20.0)
+    assert code == 0
+    assert "sink has on_exit: shutdown too; stopping the graph now" in stderr
+    assert seconds < 5.0
+
+
 def test_a_node_that_cannot_start_fails_the_graph_and_stops_the_started_ones() -> None:
     plans = [shell("a", "sleep 30"), ProcessPlan(label="ghost", argv=("/nonexistent/ghost",))]
     code, _, stderr, seconds = run(plans)

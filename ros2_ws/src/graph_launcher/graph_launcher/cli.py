@@ -39,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         metavar="SECONDS",
         help="after an on_exit: shutdown node ends cleanly, let the others run this long "
-        "(to finish the messages in flight) before stopping them",
+        "(to finish the messages in flight) before stopping them; another on_exit: shutdown node "
+        "ending in that time stops them at once",
     )
     parser.add_argument(
         "--stop-timeout",

@@ -92,6 +92,9 @@ class GraphRunner:
                 elif plan.shutdown_on_exit and stop_at is None:
                     self._log(f"{plan.label} has on_exit: shutdown; stopping the graph")
                     stop_at = time.monotonic() + self._shutdown_grace
+                elif plan.shutdown_on_exit:  # a second one ending means the work is done: no more grace
+                    self._log(f"{plan.label} has on_exit: shutdown too; stopping the graph now")
+                    stop_at = time.monotonic()
             if failed or len(finished) == len(self._processes):
                 break
             if stop_at is not None and time.monotonic() >= stop_at:
