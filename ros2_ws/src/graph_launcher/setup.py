@@ -18,6 +18,7 @@ setup(
         "console_scripts": [
             f"graph_launch = {PACKAGE}.cli:main",
             f"graph_run = {PACKAGE}.run_cli:main",
+            f"graph_params = {PACKAGE}.params_files:main",
         ],
     },
 )

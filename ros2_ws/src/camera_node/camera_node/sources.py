@@ -61,7 +61,7 @@ LIVE_FRAME_TIMEOUT_S = 5.0
 class CameraSettings:
     """What ``camera_node`` reads, at which rate and size it publishes, and when it stops."""
 
-    camera_id: str = setting("camera", "Camera id: header frame_id of every frame (and the namespace)")
+    camera_id: str = setting("cam1", "Camera id: header frame_id of every frame (and the namespace)")
     source: str = setting("", f"What to read: {SOURCE_FORMS}", any_type=True)
     fps: float = setting(12.0, "Frames per second published", 0.1, 240.0)
     width: int = setting(1280, "Published frame width (pixels)", 1, 8192)

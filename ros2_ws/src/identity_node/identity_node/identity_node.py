@@ -26,7 +26,7 @@ from identity_node.identification import FaceIdentifier, IdentitySettings
 
 @dataclass(frozen=True)
 class IdentityNodeSettings(IdentitySettings):
-    gallery_path: str = setting("face_gallery.sqlite", "SQLite file of the face gallery (created if missing)")
+    gallery_path: str = setting("out/gallery.sqlite", "SQLite file of the face gallery (created if missing)")
     camera_namespaces: tuple[str, ...] = setting(
         ("",), "Camera namespaces served; '' is this node's own namespace"
     )
