@@ -63,6 +63,8 @@ class GalleryStore:
 
     def __init__(self, path: str | Path, descriptor_kind: str, descriptor_size: int) -> None:
         self._descriptor_size = descriptor_size
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: transactions are exactly the explicit BEGIN/COMMIT below.
         self._conn = sqlite3.connect(str(path), isolation_level=None, timeout=1.0)
         try:
