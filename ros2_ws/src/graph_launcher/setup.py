@@ -19,6 +19,7 @@ setup(
             f"graph_launch = {PACKAGE}.cli:main",
             f"graph_run = {PACKAGE}.run_cli:main",
             f"graph_params = {PACKAGE}.params_files:main",
+            f"graph_diagnostics = {PACKAGE}.diagnostics_cli:main",
         ],
     },
 )
