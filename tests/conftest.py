@@ -1,4 +1,5 @@
-"""Shared fixtures: where the labelled face data lives; the Fast DDS set-up of the test process.
+"""Shared fixtures: where the labelled face data lives; the Fast DDS set-up of the test process;
+a ROS domain of a test's own and the node processes in it (``ros_processes``).
 
 Developers have ``../shared/data`` next to the clone; a user's clone may not, and then the
 small permissively licensed samples committed under ``samples/`` (same layout) stand in, so the
@@ -13,11 +14,12 @@ is put in the environment here, before any test makes one; node processes inheri
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from face_eval.data_paths import data_root
-from ros_processes import DDS_SETTINGS
+from ros_processes import DDS_SETTINGS, RosProcesses, claim_domain_id
 
 os.environ.pop("FASTDDS_BUILTIN_TRANSPORTS", None)
 os.environ.update(DDS_SETTINGS)
@@ -29,3 +31,19 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 def face_data() -> Path:
     """Root of the labelled data: ``../shared/data`` when present and not hidden, else ``samples/``."""
     return data_root(REPO_ROOT)
+
+
+@pytest.fixture
+def ros_domain_id() -> Iterator[int]:
+    """A ROS_DOMAIN_ID that no other test on this machine uses while this one runs."""
+    with claim_domain_id() as domain_id:
+        yield domain_id
+
+
+@pytest.fixture
+def ros_graph(ros_domain_id: int) -> Iterator[RosProcesses]:
+    """Node processes in the test's own domain, and a node in this process that talks to them;
+    the processes still running at the end are killed."""
+    graph = RosProcesses(ros_domain_id)
+    yield graph
+    graph.close()

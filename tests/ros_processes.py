@@ -1,22 +1,30 @@
 """Real node processes in a DDS domain of a test's own, and a node in the test process to talk to them.
 
-Each test gets its own ROS_DOMAIN_ID, so tests running at the same time on one machine never see
-each other's topics. (A module of its own, not conftest: test files import from it by name.)
+Each test claims its own ROS_DOMAIN_ID (``claim_domain_id``), so tests running at the same time on
+one machine, in this session or another, never see each other's topics. The ``ros_graph`` and
+``ros_domain_id`` fixtures (tests/conftest.py) are the way in. (A module of its own, not conftest:
+test files import from it by name.)
 """
 
 from __future__ import annotations
 
+import fcntl
+import itertools
 import os
 import signal
 import subprocess
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 import rclpy
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+from face_common.health import Level
 from graph_launcher.command_line import resolve_executable
 from graph_launcher.dds_env import (
     BOOTSTRAP_GUARD,
@@ -25,7 +33,6 @@ from graph_launcher.dds_env import (
     RMW_IMPLEMENTATION,
     find_dds_profile,
 )
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 
@@ -43,6 +50,38 @@ read mutex that the read holds, so a node whose peer (this process) outlived it 
 ``destroy_node`` after its last log line (fixed upstream in Fast DDS 3.4, eProsima/Fast-DDS#6066).
 """
 
+IMAGES_QOS = QoSProfile(depth=200, reliability=ReliabilityPolicy.BEST_EFFORT)
+"""What ``collect`` subscribes with unless told: it matches any publisher, images' included."""
+
+DOMAIN_IDS = (*range(1, 102), *range(215, 233))
+"""The ids ROS 2 advises on Linux: their DDS ports stay out of the ephemeral port range. 0, the
+default, is left to whatever else runs on the machine."""
+_claims = itertools.count(os.getpid())
+
+
+@contextmanager
+def claim_domain_id() -> Iterator[int]:
+    """A domain id no other test on this machine holds until the block ends.
+
+    A claim is an exclusive ``flock`` on a file per id, so concurrent test sessions (several
+    developers, one machine) cannot pick the same one, and a killed session's claims lapse with
+    it. Successive claims start at successive ids: a test never inherits the domain of the one
+    before, where a node of it might still be leaving.
+    """
+    folder = Path(tempfile.gettempdir()) / "ros-test-domains"
+    folder.mkdir(exist_ok=True)
+    start = next(_claims)
+    for k in range(len(DOMAIN_IDS)):
+        domain_id = DOMAIN_IDS[(start + k) % len(DOMAIN_IDS)]
+        with (folder / f"{domain_id}.lock").open("w") as claim:
+            try:
+                fcntl.flock(claim, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue
+            yield domain_id
+            return
+    raise RuntimeError(f"every ROS domain id is held by a test (claims in {folder})")
+
 
 class RosProcesses:
     """Node processes in one DDS domain, and a node in this process spun by a thread of its own."""
@@ -50,7 +89,12 @@ class RosProcesses:
     def __init__(self, domain_id: int) -> None:
         dds_variables = {"RMW_IMPLEMENTATION", *DDS_CHOICE_VARIABLES}
         self.env = {k: v for k, v in os.environ.items() if k != BOOTSTRAP_GUARD and k not in dds_variables}
-        self.env.update(DDS_SETTINGS, ROS_DOMAIN_ID=str(domain_id), RCUTILS_LOGGING_BUFFERED_STREAM="0")
+        self.env.update(
+            DDS_SETTINGS,
+            ROS_DOMAIN_ID=str(domain_id),
+            RCUTILS_LOGGING_BUFFERED_STREAM="0",
+            OMP_NUM_THREADS="1",  # a thread per node: tests share a few cores with the nodes
+        )
         # The participant reads its settings from the environment when it is made.
         saved = {name: os.environ.pop(name, None) for name in dds_variables}
         os.environ.update(DDS_SETTINGS)
@@ -90,10 +134,14 @@ class RosProcesses:
         return process
 
     def collect(
-        self, msg_type: type, topic: str, convert: Callable[[Any], Any] = lambda m: m, depth: int = 200
+        self,
+        msg_type: type,
+        topic: str,
+        convert: Callable[[Any], Any] = lambda m: m,
+        qos: QoSProfile = IMAGES_QOS,
     ) -> list:
         """Everything published on ``topic`` from now on, converted on arrival (best effort, as
-        images are published)."""
+        images are published, unless ``qos`` says otherwise: ``FACES_QOS`` for every answer)."""
         received: list = []
 
         def store(msg: object) -> None:
@@ -101,7 +149,6 @@ class RosProcesses:
             with self.lock:
                 received.append(item)
 
-        qos = QoSProfile(depth=depth, reliability=ReliabilityPolicy.BEST_EFFORT)
         self.node.create_subscription(msg_type, topic, store, qos)
         return received
 
@@ -127,12 +174,42 @@ class RosProcesses:
         self._spinner.join(timeout=2.0)
 
 
-def exit_counters(log: str) -> dict[str, int]:
-    """The counters of a node's final ``counters: name=value ...`` line (``GraphNode.close``)."""
-    lines = [line for line in log.splitlines() if "counters: " in line]
-    assert lines, f"no counters line in log:\n{log}"
-    pairs = (item.split("=", 1) for item in lines[-1].split("counters: ", 1)[1].split())
+def levels(statuses: list[DiagnosticStatus]) -> list[Level]:
+    """The levels reported so far, in order (``statuses`` from :meth:`RosProcesses.diagnostics`)."""
+    return [Level(status.level[0]) for status in list(statuses)]
+
+
+def reported(
+    statuses: list[DiagnosticStatus], wanted: Level, about: str = "", timeout_s: float = 10.0
+) -> DiagnosticStatus:
+    """The first status of level ``wanted`` whose message holds ``about``, waited for (a node
+    reports once a second)."""
+
+    def first() -> DiagnosticStatus | None:
+        return next((s for s in list(statuses) if Level(s.level[0]) == wanted and about in s.message), None)
+
+    assert wait_until(lambda: first() is not None, timeout_s), (
+        f"no {wanted.name} {about!r} on /diagnostics in {timeout_s} s: {[s.message for s in statuses]}"
+    )
+    return first()
+
+
+def status_values(status: DiagnosticStatus) -> dict[str, str]:
+    return {item.key: item.value for item in status.values}
+
+
+def exit_counters(log: str, marker: str = "counters: ") -> dict[str, int]:
+    """The counters of the last ``<marker>name=value ...`` line of ``log``: a node's final
+    ``counters:`` line (``GraphNode.close``), or, with ``marker="stats: "``, events_to_db's."""
+    lines = [line for line in log.splitlines() if marker in line]
+    assert lines, f"no {marker!r} line in log:\n{log}"
+    pairs = (item.split("=", 1) for item in lines[-1].split(marker, 1)[1].split())
     return {name: int(value) for name, value in pairs}
+
+
+def launched_node_log(log: str, label: str) -> str:
+    """The lines of one node in a ``graph_launch`` log (each is prefixed with ``[label]``)."""
+    return "\n".join(line for line in log.splitlines() if line.startswith(f"[{label}] "))
 
 
 def wait_until(condition: Callable[[], bool], timeout_s: float, poll_s: float = 0.05) -> bool:
@@ -143,6 +220,26 @@ def wait_until(condition: Callable[[], bool], timeout_s: float, poll_s: float = 
             return False
         time.sleep(poll_s)
     return True
+
+
+def publish_until(
+    done: Callable[[], bool],
+    publish: Callable[[], None],
+    process: subprocess.Popen,
+    timeout_s: float = 60.0,
+    period_s: float = 1.0,
+) -> None:
+    """Call ``publish`` every ``period_s`` until ``done()``: what is sent before discovery has
+    matched both sides, or best effort, may be lost. Fails if the node ``process`` exits first."""
+    deadline = time.monotonic() + timeout_s
+    while not done():
+        if process.poll() is not None:
+            pytest.fail(f"{process.args[0]} exited ({process.returncode}); log:\n{process.communicate()[0]}")
+        if time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"no answer from {process.args[0]} in {timeout_s} s:\n{process.communicate()[0]}")
+        publish()
+        wait_until(done, timeout_s=period_s)
 
 
 def finish(process: subprocess.Popen, timeout_s: float = 60.0) -> tuple[int, str]:

@@ -1,75 +1,41 @@
 """agegender_node as a real process: identified faces with real crops in over DDS, ages out.
 
-Runs the installed ``agegender_node`` entry point in its own ROS domain, publishes a frame of
-real face crops (and a face without a crop), then a corrupt message, then a good frame again,
-and checks the answers against the same backend run in-process and what the node logged.
+Runs the installed ``agegender_node`` entry point in a ROS domain of the test's own, publishes a
+frame of real face crops (and a face without a crop), then a corrupt message, then a good frame
+again, and checks the answers against the same backend run in-process, the node's
+``/diagnostics`` and its final counters.
 """
 
 from __future__ import annotations
 
 import math
-import os
-import signal
-import subprocess
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import rclpy
 from agegender_node.estimators import AgeGenderEstimator
 from face_common.faces import Face, FrameFaces, FrameRef
+from face_common.health import Level
 from face_common.ros_msgs import FACES_QOS, FacesMsg, frame_faces_from_msg, frame_faces_to_msg
-from graph_launcher.command_line import resolve_executable
 from labelled_faces import LabelledFace
-from rclpy.executors import SingleThreadedExecutor
+from ros_processes import RosProcesses, exit_counters, publish_until, reported, status_values, stop
 
-DOMAIN_ID = 200 + os.getpid() % 30  # away from the other node tests' domains and from domain 0
 CAMERA = "cam_test"
 BACKEND = "wideresnet_onnx"
-TIMEOUT_S = 60.0
 NS = 1_000_000_000
-
-
-@pytest.fixture
-def node_process(model_dir: Path) -> Iterator[subprocess.Popen]:
-    env = {**os.environ, "ROS_DOMAIN_ID": str(DOMAIN_ID), "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-    command = [
-        resolve_executable("agegender_node", "agegender_node"),
-        "--ros-args",
-        "-p",
-        f"backend:={BACKEND}",
-        "-p",
-        f"model_dir:={model_dir}",
-    ]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    yield process
-    if process.poll() is None:
-        process.kill()
-        process.wait()
 
 
 def _frame(sec: int, faces: list[Face]) -> FrameFaces:
     return FrameFaces(FrameRef(CAMERA, sec * NS), faces)
 
 
-def spin_until(
-    executor: SingleThreadedExecutor, done: Callable[[], bool], process: subprocess.Popen, tick: Callable
-) -> None:
-    """Spin, calling ``tick`` (re-publishing: the first messages may precede discovery)."""
-    deadline = time.monotonic() + TIMEOUT_S
-    next_tick = 0.0
-    while not done():
-        assert process.poll() is None, f"node died:\n{process.stdout.read()}"
-        assert time.monotonic() < deadline, "no answer from agegender_node"
-        if time.monotonic() >= next_tick:
-            tick()
-            next_tick = time.monotonic() + 2.0
-        executor.spin_once(timeout_sec=0.1)
+def answer(received: list[FrameFaces], sec: int) -> FrameFaces | None:
+    """The first answer to frame ``sec`` (a frame is sent again until one comes back)."""
+    return next((f for f in list(received) if f.frame.stamp_ns == sec * NS), None)
 
 
 def test_node_estimates_every_face_of_a_frame_and_survives_bad_messages(
-    node_process: subprocess.Popen,
+    ros_graph: RosProcesses,
+    model_dir: Path,
     labelled_faces: list[LabelledFace],
     onnx_estimators: dict[str, AgeGenderEstimator],
 ) -> None:
@@ -84,31 +50,29 @@ def test_node_estimates_every_face_of_a_frame_and_survives_bad_messages(
     corrupt.faces[0].crop.data = corrupt.faces[0].crop.data[:-5]
     again = frame_faces_to_msg(_frame(102, faces[1:2]))
 
-    context = rclpy.Context()
-    rclpy.init(context=context, domain_id=DOMAIN_ID)
-    try:
-        node = rclpy.create_node("agegender_node_test", context=context)
-        executor = SingleThreadedExecutor(context=context)
-        executor.add_node(node)
-        received: dict[int, FacesMsg] = {}
-        node.create_subscription(
-            FacesMsg, "faces_attributed", lambda m: received.setdefault(m.header.stamp.sec, m), 10
-        )
-        publisher = node.create_publisher(FacesMsg, "faces_identified", FACES_QOS)
+    health = ros_graph.diagnostics(f"/{CAMERA}/agegender_node")
+    received = ros_graph.collect(FacesMsg, f"/{CAMERA}/faces_attributed", frame_faces_from_msg, FACES_QOS)
+    publisher = ros_graph.node.create_publisher(FacesMsg, f"/{CAMERA}/faces_identified", FACES_QOS)
+    process = ros_graph.start(
+        "agegender_node", "agegender_node", namespace=CAMERA, backend=BACKEND, model_dir=model_dir
+    )
+    # Re-sent until answered: the first messages may precede discovery.
+    publish_until(
+        lambda: answer(received, 100) is not None, lambda: publisher.publish(sent), process, period_s=2
+    )
+    skipped = reported(health, Level.WARN, "skipped_faces +")  # the face without a crop
 
-        spin_until(executor, lambda: 100 in received, node_process, lambda: publisher.publish(sent))
+    corrupt_sent = []
 
-        def publish_bad_then_good() -> None:
-            publisher.publish(corrupt)
-            publisher.publish(again)
+    def publish_bad_then_good() -> None:
+        publisher.publish(corrupt)
+        corrupt_sent.append(corrupt)
+        publisher.publish(again)
 
-        spin_until(executor, lambda: 102 in received, node_process, publish_bad_then_good)
-        node.destroy_node()
-    finally:
-        rclpy.shutdown(context=context)
+    publish_until(lambda: answer(received, 102) is not None, publish_bad_then_good, process, period_s=2)
+    bad = reported(health, Level.WARN, "bad_messages +")
 
-    got = frame_faces_from_msg(received[100])
-    assert got.frame == FrameRef(CAMERA, 100 * NS)
+    got = answer(received, 100)
     assert [f.face_id for f in got.faces] == [100, 101, 102, 999]
     want = onnx_estimators[BACKEND].estimate([f.crop for f in faces], [f.box_in_crop() for f in faces])
     for face, estimate in zip(got.faces, want, strict=False):
@@ -116,13 +80,26 @@ def test_node_estimates_every_face_of_a_frame_and_survives_bad_messages(
         assert face.p_female == pytest.approx(estimate.p_female, abs=1e-4)
         assert face.gender == estimate.gender
     assert math.isnan(got.faces[-1].age) and got.faces[-1].gender == ""
-    assert 101 not in received
-    (answered,) = frame_faces_from_msg(received[102]).faces
+    assert answer(received, 101) is None
+    (answered,) = answer(received, 102).faces
     assert answered.age == pytest.approx(want[1].age, abs=1e-3)
+    assert int(status_values(skipped)["skipped_faces"]) >= 1
+    assert int(status_values(bad)["bad_messages"]) >= 1
 
-    node_process.send_signal(signal.SIGINT)
-    log, _ = node_process.communicate(timeout=20)
-    assert node_process.returncode == 0, log
+    log = stop(process)
+    assert process.returncode == 0, log
     assert f"backend={BACKEND}" in log
-    assert "dropping bad faces message (bad_messages=1)" in log
+    assert "dropping unreadable FaceArray (bad_messages=1): " in log
     assert "faces without a crop (or its box) left unestimated (skipped_faces=1)" in log
+    # Faces messages are reliable both ways: every copy sent (again until answered) was answered
+    # or counted as bad. Frame 100 has 3 faces estimated and 1 skipped, frame 102 one estimated.
+    copies = {sec: sum(f.frame.stamp_ns == sec * NS for f in received) for sec in (100, 102)}
+    faces_estimated = 3 * copies[100] + copies[102]
+    assert exit_counters(log) == {
+        "frames": len(received),
+        "faces": faces_estimated,
+        "estimated": faces_estimated,
+        "bad_messages": len(corrupt_sent),
+        "skipped_faces": copies[100],
+        "failed_frames": 0,
+    }, log

@@ -61,7 +61,7 @@ def collect_images(
             np.frombuffer(msg.data, np.uint8).copy() if first else np.empty(0, np.uint8),
         )
 
-    return ros.collect(Image, topic, received, depth=100)
+    return ros.collect(Image, topic, received)
 
 
 FPS = 12.0

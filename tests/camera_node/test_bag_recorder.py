@@ -10,7 +10,7 @@ import pytest
 import yaml
 from camera_node.bag_files import TYPESTORE
 from camera_ros_helpers import FPS, FRAMES, assert_paced_frames, collect_images, report
-from ros_processes import RosProcesses, finish, wait_until
+from ros_processes import RosProcesses, exit_counters, finish, wait_until
 from rosbags.rosbag2 import Reader
 
 
@@ -39,6 +39,7 @@ def record_clip(ros_graph: RosProcesses, clip: Path, bag: Path, storage: str) ->
     assert camera_code == 0, camera_log
     assert recorder_code == 0, recorder_log
     assert f"wrote {FRAMES} messages to {bag}" in recorder_log
+    assert exit_counters(recorder_log) == {"recorded": FRAMES}
 
     info = yaml.safe_load((bag / "metadata.yaml").read_text())["rosbag2_bagfile_information"]
     assert (info["storage_identifier"], info["message_count"]) == (storage, FRAMES)
@@ -88,12 +89,14 @@ def test_record_then_replay(
     assert code == 0, log
     assert_paced_frames(replayed, camera_id, 1280, 720)
     stamps = [frame.stamp_ns for frame in replayed]
+    counters = exit_counters(log)
+    assert (counters["published"], counters["failed"]) == (FRAMES, 0), log
     if bag_stamps == "recorded":
         assert stamps == recorded
-        assert f"published {FRAMES} frames ({FRAMES} as stored)" in log
+        assert counters["republished"] == FRAMES
     else:
         assert all(stamp > started_ns for stamp in stamps)
-        assert f"published {FRAMES} frames (0 as stored)" in log
+        assert counters["republished"] == 0
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
@@ -117,6 +120,7 @@ def test_recorder_closes_the_bag_on_signal(
     recorder.send_signal(stop)
     code, log = finish(recorder)
     assert code == 0, log
+    assert exit_counters(log) == {"recorded": 6}
     info = yaml.safe_load((bag / "metadata.yaml").read_text())["rosbag2_bagfile_information"]
     assert info["message_count"] == 6
     with Reader(bag) as reader:

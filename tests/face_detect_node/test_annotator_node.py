@@ -3,27 +3,16 @@ with each face's ID, age and gender drawn on it out."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-
 import numpy as np
-import pytest
 from face_common.faces import Box, Face, FrameFaces, FrameRef
 from face_common.images import array_to_image_msg, image_msg_to_array
 from face_common.ros_msgs import FACES_QOS, FacesMsg, frame_faces_to_msg, frame_header
 from face_detect_node.annotation import annotate
 from rclpy.qos import qos_profile_sensor_data
-from ros_processes import RosProcesses, stop, wait_until
+from ros_processes import RosProcesses, exit_counters, stop, wait_until
 from sensor_msgs.msg import Image
 
 CAMERA = "cam_annot"
-
-
-@pytest.fixture
-def ros_graph() -> Iterator[RosProcesses]:
-    graph = RosProcesses(60 + os.getpid() % 40)
-    yield graph
-    graph.close()
 
 
 def attributed(stamp_ns: int) -> FrameFaces:
@@ -58,3 +47,4 @@ def test_annotator_draws_the_graphs_conclusions_on_the_matching_frame(ros_graph:
         np.testing.assert_array_equal(image, expected)
     log = stop(process)
     assert process.returncode == 0 and "max_wait_s=2.0" in log, log
+    assert exit_counters(log)["annotated"] == len(annotated) == 2  # one per faces message

@@ -1,31 +1,36 @@
 """The face_sink node as a real process: FaceArray messages over DDS in, rows in SQLite out.
 
-Each test runs the installed ``face_sink`` entry point in its own ROS domain and reads the SQLite
-file the node writes, as the report would.
+Each test runs the installed ``face_sink`` entry point in a ROS domain of its own and reads the
+SQLite file the node writes, as the report would, and the node's ``/diagnostics`` and counters.
 """
 
 from __future__ import annotations
 
 import math
-import os
-import signal
 import sqlite3
 import subprocess
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
-import pytest
-import rclpy
 from face_common.faces import Box, Face, FaceEvent, FrameFaces, FrameRef
+from face_common.health import Level
 from face_common.ros_msgs import FACES_QOS, FacesMsg, frame_faces_to_msg
 from face_sink.schema import open_sqlite_store
-from graph_launcher.command_line import resolve_executable
-from rclpy.executors import SingleThreadedExecutor
+from rclpy.publisher import Publisher
+from ros_processes import (
+    RosProcesses,
+    exit_counters,
+    finish,
+    levels,
+    reported,
+    status_values,
+    stop,
+    wait_until,
+)
 
-DOMAIN_ID = 200 + os.getpid() % 30  # away from domain 0 and from the other node tests' range
 CAMERA = "door"
+NODE = f"/{CAMERA}/face_sink"
 T0_S = 1_700_000_000
 TIMEOUT_S = 30.0
 
@@ -55,19 +60,14 @@ def attributed_frame(sec: int, faces: int = 2) -> FacesMsg:
     )
 
 
-def start_sink(params: dict[str, object]) -> subprocess.Popen:
-    env = {**os.environ, "ROS_DOMAIN_ID": str(DOMAIN_ID), "PYTHONUNBUFFERED": "1"}
-    command = [resolve_executable("face_sink", "face_sink"), "--ros-args"]
-    for name, value in params.items():
-        command += ["-p", f"{name}:={value}"]
-    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-
-def stop(process: subprocess.Popen) -> str:
-    process.send_signal(signal.SIGINT)
-    log, _ = process.communicate(timeout=20)
-    assert process.returncode == 0, log
-    return log
+def start_sink(ros_graph: RosProcesses, params: dict[str, object]) -> tuple[subprocess.Popen, Publisher]:
+    """The sink, and a publisher of its ``faces_attributed`` that it has subscribed to."""
+    publisher = ros_graph.node.create_publisher(FacesMsg, f"/{CAMERA}/faces_attributed", FACES_QOS)
+    sink = ros_graph.start("face_sink", "face_sink", namespace=CAMERA, **params)
+    if not wait_until(lambda: publisher.get_subscription_count() > 0 or sink.poll() is not None, TIMEOUT_S):
+        sink.kill()
+    assert sink.poll() is None, f"the sink did not subscribe; log:\n{finish(sink)[1]}"
+    return sink, publisher
 
 
 def rows(database: Path) -> list[tuple]:
@@ -85,52 +85,20 @@ def rows(database: Path) -> list[tuple]:
         con.close()
 
 
-@pytest.fixture
-def ros_publisher() -> Iterator[tuple[Callable[[FacesMsg], None], Callable]]:
-    """A publisher of ``faces_attributed`` in the test domain, and a function that waits on it."""
-    context = rclpy.Context()
-    rclpy.init(context=context, domain_id=DOMAIN_ID)
-    node = rclpy.create_node("face_sink_test", context=context)
-    executor = SingleThreadedExecutor(context=context)
-    executor.add_node(node)
-    publisher = node.create_publisher(FacesMsg, "faces_attributed", FACES_QOS)
-
-    def wait_for(done: Callable[[], bool], process: subprocess.Popen, what: str) -> None:
-        deadline = time.monotonic() + TIMEOUT_S
-        while not done():
-            assert process.poll() is None, f"face_sink died:\n{process.stdout.read()}"
-            assert time.monotonic() < deadline, f"timed out waiting for {what}"
-            executor.spin_once(timeout_sec=0.1)
-
-    yield publisher, wait_for
-    node.destroy_node()
-    rclpy.shutdown(context=context)
-
-
-@pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen]]:
-    started: list[subprocess.Popen] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-
-
-def test_sink_writes_each_face_once_saves_crops_and_skips_bad_messages(tmp_path, ros_publisher, processes):
-    publisher, wait_for = ros_publisher
+def test_sink_writes_each_face_once_saves_crops_and_skips_bad_messages(
+    ros_graph: RosProcesses, tmp_path: Path
+):
     database, crops = tmp_path / "out" / "events.sqlite", tmp_path / "crops"
-    sink = start_sink({"database": str(database), "save_crops": True, "crops_dir": str(crops)})
-    processes.append(sink)
-    wait_for(lambda: publisher.get_subscription_count() > 0, sink, "the sink to subscribe")
+    health = ros_graph.diagnostics(NODE)
+    sink, publisher = start_sink(ros_graph, {"database": database, "save_crops": True, "crops_dir": crops})
 
     bad = attributed_frame(1)
     bad.faces[0].crop.data = bad.faces[0].crop.data[:-5]  # truncated crop: unreadable message
     for msg in (attributed_frame(0), bad, attributed_frame(2), attributed_frame(0)):  # frame 0 replayed
         publisher.publish(msg)
-    wait_for(lambda: len(rows(database)) >= 4, sink, "4 rows")
+    assert wait_until(lambda: len(rows(database)) >= 4, TIMEOUT_S)
     publisher.publish(attributed_frame(0))  # a late replay changes nothing either
-    time.sleep(1.0)
+    warning = reported(health, Level.WARN, "bad_messages +1")
     log = stop(sink)
 
     t0 = T0_S * 10**9
@@ -145,36 +113,53 @@ def test_sink_writes_each_face_once_saves_crops_and_skips_bad_messages(tmp_path,
         f"door_{t0 + 2 * 10**9}_0.jpg",
     ]
     assert len(list((crops / "face_2").iterdir())) == 2
-    assert "unreadable faces message (1 so far)" in log
+    assert "dropping unreadable FaceArray (bad_messages=1): " in log
+    assert status_values(warning)["bad_messages"] == "1"
+    # 5 messages (reliable: all came), the bad one dropped; 8 events, 4 of them replays.
+    assert exit_counters(log) == {
+        "frames": 5,
+        "pending": 0,
+        "accepted": 8,
+        "inserted": 4,
+        "duplicates": 4,
+        "invalid": 0,
+        "dropped": 0,
+        "failures": 0,
+        "bad_messages": 1,
+        "crop_failures": 0,
+    }, log
 
 
-def test_events_survive_a_database_that_is_unwritable_at_first(tmp_path, ros_publisher, processes):
-    publisher, wait_for = ros_publisher
+def test_events_survive_a_database_that_is_unwritable_at_first(ros_graph: RosProcesses, tmp_path: Path):
     blocker = tmp_path / "volume"
     blocker.write_text("a file where the database folder should be")
     database = blocker / "events.sqlite"
-    sink = start_sink({"database": str(database), "retry_interval_s": 0.5})
-    processes.append(sink)
-    wait_for(lambda: publisher.get_subscription_count() > 0, sink, "the sink to subscribe")
+    health = ros_graph.diagnostics(NODE)
+    sink, publisher = start_sink(ros_graph, {"database": database, "retry_interval_s": 0.5})
 
     for sec in range(5):
         publisher.publish(attributed_frame(sec, faces=1 + sec % 2))
-    time.sleep(1.5)  # several failed attempts while the folder cannot exist
+    down = reported(health, Level.ERROR, "database unavailable")  # while the folder cannot exist
+    time.sleep(1.0)  # more failed attempts
     assert not database.exists()
     blocker.unlink()
-    wait_for(lambda: len(rows(database)) >= 7, sink, "the queued rows")
+    assert wait_until(lambda: len(rows(database)) >= 7, TIMEOUT_S)
+    # ERROR while the fault stands, OK again once the queued events are written.
+    assert wait_until(lambda: Level.OK in levels(health)[levels(health).index(Level.ERROR) :], 10)
     log = stop(sink)
 
     stored = rows(database)
     assert len(stored) == 7  # 1 + 2 + 1 + 2 + 1 faces, nothing lost, nothing doubled
     assert sorted({(r[1] // 10**9) - T0_S for r in stored}) == [0, 1, 2, 3, 4]
     assert not any(math.isnan(r[4]) for r in stored)
-    assert "database unavailable" in log
+    assert "database unavailable" in log and "database unavailable" in down.message
     assert "database reachable again: wrote" in log
+    counters = exit_counters(log)
+    assert counters["failures"] >= 2 and counters["pending"] == counters["dropped"] == 0
+    assert (counters["frames"], counters["accepted"], counters["inserted"]) == (5, 7, 7)
 
 
-def test_retention_deletes_old_events_at_start(tmp_path, ros_publisher, processes):
-    publisher, wait_for = ros_publisher
+def test_retention_deletes_old_events_at_start(ros_graph: RosProcesses, tmp_path: Path):
     database = tmp_path / "events.sqlite"
     now_ns = time.time_ns()
     store = open_sqlite_store(database)
@@ -183,25 +168,21 @@ def test_retention_deletes_old_events_at_start(tmp_path, ros_publisher, processe
         for hours in (12, 36, 72)
     )
     store.close()
-    sink = start_sink({"database": str(database), "retention_days": 1.0})
-    processes.append(sink)
-    wait_for(lambda: publisher.get_subscription_count() > 0, sink, "the sink to subscribe")
+    sink, _ = start_sink(ros_graph, {"database": database, "retention_days": 1.0})
     log = stop(sink)
     assert [r[1] for r in rows(database)] == [now_ns - 43_200 * 10**9]
     assert "retention: deleted 2 events older than 1 days" in log
 
 
-def test_sink_exits_by_itself_once_the_source_is_done(tmp_path, ros_publisher, processes):
-    publisher, wait_for = ros_publisher
+def test_sink_exits_by_itself_once_the_source_is_done(ros_graph: RosProcesses, tmp_path: Path):
     database = tmp_path / "events.sqlite"
-    sink = start_sink({"database": str(database), "exit_when_idle_s": 2.0})
-    processes.append(sink)
-    wait_for(lambda: publisher.get_subscription_count() > 0, sink, "the sink to subscribe")
+    sink, publisher = start_sink(ros_graph, {"database": database, "exit_when_idle_s": 2.0})
     time.sleep(3.0)  # idle before the first frame does not count: the graph may still be starting
     assert sink.poll() is None
     for sec in range(3):
         publisher.publish(attributed_frame(sec))
-    log, _ = sink.communicate(timeout=20)
-    assert sink.returncode == 0, log
+    code, log = finish(sink, timeout_s=20)
+    assert code == 0, log
     assert "after 3 frames: source done, exiting" in log
     assert len(rows(database)) == 6
+    assert exit_counters(log)["inserted"] == 6
