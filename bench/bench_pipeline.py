@@ -77,11 +77,12 @@ PER_FRAME, PER_TRACK = "per-frame", "per-track"
 SUSTAINED_FRACTION = 0.95
 """A run is sustained when no frame was skipped or dropped and the sinks kept up with the cameras
 to within this fraction of their frames/s."""
-PUBLISHED = re.compile(r"\[camera\].*published (\d+) frames.*?(\d+) slots skipped")
-SINK_FRAMES = re.compile(r"\[sink\].*after (\d+) frames")
-DETECTOR_COUNTS = re.compile(r"\[face_detect\].* frames=(\d+) detections=(\d+)")
-DESCRIBED = re.compile(r"\[identity\].* described=(\d+)")
-ESTIMATED = re.compile(r"\[agegender\].* estimated=(\d+)")
+# The nodes' final ``counters: name=value ...`` lines (``GraphNode.close``), by launch label.
+PUBLISHED = re.compile(r"\[camera\].*counters: .*\bpublished=(\d+).*\bslots_skipped=(\d+)")
+SINK_FRAMES = re.compile(r"\[sink\].*counters: .*\bframes=(\d+)")
+DETECTOR_COUNTS = re.compile(r"\[face_detect\].*counters: .*\bframes=(\d+).*\bdetections=(\d+)")
+DESCRIBED = re.compile(r"\[identity\].*counters: .*\bdescribed=(\d+)")
+ESTIMATED = re.compile(r"\[agegender\].*counters: .*\bestimated=(\d+)")
 
 
 # --- /proc: pure parsers (unit-tested) and the readers around them ---

@@ -114,18 +114,18 @@ def fake_watcher(first_seen_ns: dict[int, int], faces: int) -> EventWatcher:
     return watcher
 
 
-LOG = (
-    "[face_detect] [INFO] [1.0] [cam1.face_detect]: frames=20 detections=7 faces=25 bad_frames=0\n"
-    "[identity] [INFO] [1.1] [cam1.identity]: frames=18 faces=22 described=5 new_faces=1 last_face_id=1 "
-    "bad_messages=0 skipped_faces=0 failed_frames=0\n"
-    "[camera] [INFO] [1.5] [cam1.camera]: published 40 frames (0 as stored), 0 failed, "
-    "2 slots skipped while late\n"
-    "[face_detect] [INFO] [2.0] [cam1.face_detect]: frames=38 detections=13 faces=48 bad_frames=0\n"
-    "[identity] [INFO] [2.1] [cam1.identity]: frames=37 faces=46 described=9 new_faces=2 last_face_id=2 "
-    "bad_messages=0 skipped_faces=0 failed_frames=0\n"
-    "[agegender] [INFO] [2.2] [cam1.agegender]: frames=37 faces=46 estimated=8 bad_messages=0 "
-    "skipped_faces=0 failed_frames=0\n"
+LOG = (  # each node's last line is its counters (GraphNode.close); the sink ends the graph
+    "[face_detect] [INFO] [1.0] [cam1.face_detect]: cam1 frame 38: 2 face(s)\n"
+    "[camera] [INFO] [1.5] [cam1.camera]: counters: published=40 republished=0 slots_skipped=2 failed=0\n"
     "[sink] [INFO] [3.0] [cam1.sink]: no frame for 11 s after 37 frames: source done, exiting\n"
+    "[face_detect] [INFO] [3.1] [cam1.face_detect]: counters: frames=38 detections=13 faces=48 "
+    "bad_messages=0\n"
+    "[identity] [INFO] [3.1] [cam1.identity]: counters: frames=37 faces=46 described=9 new_faces=2 "
+    "last_face_id=2 bad_messages=0 skipped_faces=0 failed_frames=0\n"
+    "[agegender] [INFO] [3.2] [cam1.agegender]: counters: frames=37 faces=46 estimated=8 bad_messages=0 "
+    "skipped_faces=0 failed_frames=0\n"
+    "[sink] [INFO] [3.3] [cam1.sink]: counters: frames=37 pending=0 accepted=74 inserted=74 duplicates=0 "
+    "invalid=0 dropped=0 failures=0 bad_messages=0 crop_failures=0\n"
 )
 
 
@@ -158,7 +158,7 @@ def test_summarise_counts_drops_where_fps_and_latency_after_warmup() -> None:
     sampler.nodes[1] = NodeSamples("sink", [stamps[0], stamps[-1]], [0, 9 * CLOCK_TICKS], 2048)
     row = summarise(2.0, 40, LOG, fake_watcher(seen, 74), sampler, warmup_s=1.0)
     assert (row["published"], row["sink_frames"], row["dropped"], row["slots_skipped"]) == (40, 37, 3, 2)
-    # The last counters of each node: 38 frames reached the detector, so 2 were lost before it.
+    # 38 frames reached the detector, so 2 were lost before it.
     assert (row["detector_frames"], row["dropped_camera_detector"], row["dropped_detector_sink"]) == (
         38,
         2,

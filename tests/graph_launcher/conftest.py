@@ -1,9 +1,8 @@
-"""Fixtures for the launcher tests: the test-only nodes on PATH and a ROS domain per test."""
+"""Fixtures for the launcher tests: the test-only nodes on PATH (a ROS domain per test is
+``ros_domain_id``, tests/conftest.py)."""
 
 from __future__ import annotations
 
-import itertools
-import os
 import sys
 from pathlib import Path
 
@@ -11,15 +10,6 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 TEST_NODES = {"talker": HERE / "nodes" / "talker.py", "listener": HERE / "nodes" / "listener.py"}
-
-# Other test sessions may share this host: start from a pid-dependent id inside the valid range.
-_DOMAIN_IDS = itertools.count(start=20 + os.getpid() % 60)
-
-
-@pytest.fixture
-def ros_domain_id() -> str:
-    """A ROS_DOMAIN_ID no other test of this session uses, so graphs never hear each other."""
-    return str(next(_DOMAIN_IDS))
 
 
 @pytest.fixture

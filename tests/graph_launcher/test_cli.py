@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from graph_launcher.cli import main
+from ros_processes import finish
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEST_GRAPH = Path(__file__).resolve().parent / "graphs" / "talk_listen.launch.yaml"
@@ -127,28 +128,18 @@ def test_missing_executable_exits_2(tmp_path: Path, capsys: pytest.CaptureFixtur
 # --- real graphs: two rclpy processes talking over Fast DDS, started by the installed entry point ---
 
 
-def launch(arguments: list[str], domain_id: str) -> subprocess.Popen[str]:
+def launch(arguments: list[str], domain_id: int) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [str(GRAPH_LAUNCH), str(TEST_GRAPH), *arguments],
-        env={**os.environ, "ROS_DOMAIN_ID": domain_id},
+        env={**os.environ, "ROS_DOMAIN_ID": str(domain_id)},
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
     )
 
 
-def finish(process: subprocess.Popen[str], timeout: float = STARTUP_TIMEOUT_S) -> tuple[int, str, str]:
-    try:
-        stdout, stderr = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        stdout, stderr = process.communicate()
-        pytest.fail(f"graph_launch did not finish in {timeout} s:\n{stderr}")
-    return process.returncode, stdout, stderr
-
-
-def started_pids(stderr: str) -> dict[str, int]:
-    return {name: int(pid) for name, pid in re.findall(r"started (\w+) \[pid (\d+)\]", stderr)}
+def started_pids(log: str) -> dict[str, int]:
+    return {name: int(pid) for name, pid in re.findall(r"started (\w+) \[pid (\d+)\]", log)}
 
 
 def assert_gone(pid: int) -> None:
@@ -157,13 +148,13 @@ def assert_gone(pid: int) -> None:
 
 
 def test_graph_passes_args_params_and_remaps_and_ends_with_its_shutdown_node(
-    nodes_on_path: Path, ros_domain_id: str, tmp_path: Path
+    nodes_on_path: Path, ros_domain_id: int, tmp_path: Path
 ) -> None:
     record_path = tmp_path / "heard.json"
     arguments = ["ns:=shop", "greeting:=hi", "expect:=5", f"out_path:={record_path}"]
-    code, _, stderr = finish(launch(arguments, ros_domain_id))
+    code, log = finish(launch(arguments, ros_domain_id), STARTUP_TIMEOUT_S)
 
-    assert code == 0, stderr
+    assert code == 0, log
     record = json.loads(record_path.read_text())
     assert record["node"] == "/shop/ear"
     assert record["topic"] == "/shop/chatter"
@@ -176,16 +167,16 @@ def test_graph_passes_args_params_and_remaps_and_ends_with_its_shutdown_node(
         "label": ["1e5", "str"],
         "empty": ["", "str"],
     }
-    assert "[graph_launch] ear exited with code 0" in stderr
-    assert "speaker exited with code 0 after SIGINT" in stderr
-    assert "XMLPARSER" not in stderr, "Fast DDS rejected config/fastdds_profile.xml"
-    for pid in started_pids(stderr).values():
+    assert "[graph_launch] ear exited with code 0" in log
+    assert "speaker exited with code 0 after SIGINT" in log
+    assert "XMLPARSER" not in log, "Fast DDS rejected config/fastdds_profile.xml"
+    for pid in started_pids(log).values():
         assert_gone(pid)
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=lambda s: s.name)
 def test_signal_to_the_launcher_stops_the_graph_cleanly(
-    nodes_on_path: Path, ros_domain_id: str, tmp_path: Path, stop_signal: signal.Signals
+    nodes_on_path: Path, ros_domain_id: int, tmp_path: Path, stop_signal: signal.Signals
 ) -> None:
     record_path = tmp_path / "heard.json"
     process = launch([f"out_path:={record_path}"], ros_domain_id)
@@ -193,28 +184,30 @@ def test_signal_to_the_launcher_stops_the_graph_cleanly(
     while not (record_path.exists() and len(json.loads(record_path.read_text())["messages"]) >= 3):
         if time.monotonic() > deadline or process.poll() is not None:
             process.kill()
-            pytest.fail(f"the graph never delivered 3 messages:\n{process.communicate()[1]}")
+            pytest.fail(f"the graph never delivered 3 messages:\n{process.communicate()[0]}")
         time.sleep(0.1)
 
     process.send_signal(stop_signal)
-    code, _, stderr = finish(process, timeout=15.0)
+    code, log = finish(process, timeout_s=15.0)
 
-    assert code == 0, stderr
-    assert "speaker exited with code 0 after SIGINT" in stderr
-    assert "ear exited with code 0 after SIGINT" in stderr
-    assert "sending SIGTERM" not in stderr
-    pids = started_pids(stderr)
+    assert code == 0, log
+    assert "speaker exited with code 0 after SIGINT" in log
+    assert "ear exited with code 0 after SIGINT" in log
+    assert "sending SIGTERM" not in log
+    pids = started_pids(log)
     assert set(pids) == {"speaker", "ear"}
     for pid in pids.values():
         assert_gone(pid)
 
 
 def test_a_dying_node_stops_the_graph_with_a_non_zero_exit(
-    nodes_on_path: Path, ros_domain_id: str, tmp_path: Path
+    nodes_on_path: Path, ros_domain_id: int, tmp_path: Path
 ) -> None:
-    code, _, stderr = finish(launch([f"out_path:={tmp_path / 'heard.json'}", "fail_after:=3"], ros_domain_id))
+    code, log = finish(
+        launch([f"out_path:={tmp_path / 'heard.json'}", "fail_after:=3"], ros_domain_id), STARTUP_TIMEOUT_S
+    )
 
     assert code == 1
-    assert "[speaker] " in stderr and "failing on purpose" in stderr
-    assert "[graph_launch] speaker exited with code 3" in stderr
-    assert "ear exited with code 0 after SIGINT" in stderr
+    assert "[speaker] " in log and "failing on purpose" in log
+    assert "[graph_launch] speaker exited with code 3" in log
+    assert "ear exited with code 0 after SIGINT" in log

@@ -2,14 +2,13 @@
 
 ``kafka_broker``: a tansu broker on loopback (``kafka_bridge.local_broker``); ``mariadb``: the
 DSN of a MariaDB server started by ``scripts/start_mariadb.sh``. Both are session-wide; a missing
-server binary fails the tests with the install line, it never skips them. ``ros`` runs node
-processes in a DDS domain of their own and talks to them from this process.
+server binary fails the tests with the install line, it never skips them. ``mysql_store``: that
+server's event store, emptied for the test. Node processes run
+in ``ros_graph`` (tests/conftest.py).
 """
 
 from __future__ import annotations
 
-import itertools
-import os
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -17,10 +16,9 @@ from pathlib import Path
 
 import pytest
 from bridge_support import REPO, first_line
+from face_sink.mysql_store import open_store
+from face_sink.schema import EventStore
 from kafka_bridge.local_broker import BrokerError, LocalBroker
-from ros_processes import RosProcesses
-
-_domains = itertools.count()
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +55,8 @@ def mariadb() -> Iterator[str]:
 
 
 @pytest.fixture
-def ros() -> Iterator[RosProcesses]:
-    processes = RosProcesses(1 + (os.getpid() + next(_domains)) % 100)
-    yield processes
-    processes.close()
+def mysql_store(mariadb: str) -> Iterator[EventStore]:
+    store = open_store(mariadb)
+    store.purge_older_than(1e-9, now_ns=2**62)  # the shared test database: start empty
+    yield store
+    store.close()

@@ -12,9 +12,9 @@ import uuid
 from pathlib import Path
 
 import numpy as np
-from bridge_support import collect_stats, last_stats
 from confluent_kafka import Consumer, Producer
 from face_common.faces import Box, Face, FaceEvent, FrameFaces, FrameRef
+from face_common.health import Level
 from face_common.images import array_to_image_msg
 from face_common.ros_msgs import FacesMsg, frame_faces_to_msg, frame_header
 from kafka_bridge.event_record import decode_event
@@ -22,7 +22,7 @@ from kafka_bridge.frame_record import FrameMeta, encode_image
 from kafka_bridge.local_broker import LocalBroker
 from kafka_bridge.topics import ensure_topics, events_topic, frames_topic
 from rclpy.qos import QoSProfile, ReliabilityPolicy
-from ros_processes import RosProcesses, stop, wait_until
+from ros_processes import RosProcesses, exit_counters, reported, status_values, stop, wait_until
 from sensor_msgs.msg import Image
 
 GROUP_SESSION_MS = 6000  # tansu joins a group after about half of it
@@ -42,11 +42,11 @@ def unique(name: str) -> str:
 
 
 def test_camera_frames_cross_the_broker_with_their_stamps(
-    ros: RosProcesses, kafka_broker: LocalBroker, face_data: Path
+    ros_graph: RosProcesses, kafka_broker: LocalBroker, face_data: Path
 ) -> None:
-    kafka = {"bootstrap_servers": kafka_broker.bootstrap, "topic": unique("frames"), "stats_period_s": 0.0}
-    arrived = ros.collect(Image, "/server/cam1/image_raw", image_summary)
-    frames_in = ros.start(
+    kafka = {"bootstrap_servers": kafka_broker.bootstrap, "topic": unique("frames")}
+    arrived = ros_graph.collect(Image, "/server/cam1/image_raw", image_summary)
+    frames_in = ros_graph.start(
         "kafka_bridge",
         "frames_in",
         namespace="server",
@@ -55,11 +55,11 @@ def test_camera_frames_cross_the_broker_with_their_stamps(
         camera_ids="[cam1]",
         **kafka,
     )
-    frames_out = ros.start(
+    frames_out = ros_graph.start(
         "kafka_bridge", "frames_out", namespace="cam1", encoding="jpeg", jpeg_quality=80, **kafka
     )
-    assert wait_until(lambda: ros.node.count_publishers("/server/cam1/image_raw") >= 1, timeout_s=30)
-    camera = ros.start(
+    assert wait_until(lambda: ros_graph.node.count_publishers("/server/cam1/image_raw") >= 1, timeout_s=30)
+    camera = ros_graph.start(
         "camera_node",
         "camera_node",
         namespace="cam1",
@@ -73,10 +73,10 @@ def test_camera_frames_cross_the_broker_with_their_stamps(
     camera_log = stop(camera, timeout_s=60) if not wait_until(lambda: camera.poll() is not None, 60) else ""
     assert camera.wait() == 0 and not camera_log, camera_log
     out_log = stop(frames_out)
-    out_stats = last_stats(out_log)
+    out_stats = exit_counters(out_log)
     wait_until(lambda: len(arrived) >= out_stats["delivered"], timeout_s=20)
     in_log = stop(frames_in)
-    in_stats = last_stats(in_log)
+    in_stats = exit_counters(in_log)
     print(f"\ncamera -> Kafka -> ROS: frames_out {out_stats}, frames_in {in_stats}, {len(arrived)} arrived")
     # DDS may drop a best-effort frame on a loaded machine; Kafka must not lose any.
     assert out_stats["received"] >= FRAMES - 4, out_log
@@ -91,12 +91,12 @@ def test_camera_frames_cross_the_broker_with_their_stamps(
 
 
 def test_frames_in_skips_stale_and_unreadable_records_and_counts_them(
-    ros: RosProcesses, kafka_broker: LocalBroker
+    ros_graph: RosProcesses, kafka_broker: LocalBroker
 ) -> None:
     topic = unique("frames")
-    arrived = ros.collect(Image, "/server/cam9/image_raw", image_summary)
-    stats = collect_stats(ros, "/server/frames_in")
-    frames_in = ros.start(
+    arrived = ros_graph.collect(Image, "/server/cam9/image_raw", image_summary)
+    health = ros_graph.diagnostics("/server/frames_in")
+    frames_in = ros_graph.start(
         "kafka_bridge",
         "frames_in",
         namespace="server",
@@ -105,10 +105,9 @@ def test_frames_in_skips_stale_and_unreadable_records_and_counts_them(
         group_id=unique("g"),
         session_timeout_ms=GROUP_SESSION_MS,
         max_frame_age_s=5.0,
-        stats_period_s=0.5,
         camera_ids="[cam9]",
     )
-    assert wait_until(lambda: ros.node.count_publishers("/server/cam9/image_raw") >= 1, timeout_s=30)
+    assert wait_until(lambda: ros_graph.node.count_publishers("/server/cam9/image_raw") >= 1, timeout_s=30)
     ensure_topics({"bootstrap.servers": kafka_broker.bootstrap}, [frames_topic(topic, partitions=2)])
     producer = Producer({"bootstrap.servers": kafka_broker.bootstrap})
     image = np.full((48, 64, 3), 90, np.uint8)
@@ -120,29 +119,32 @@ def test_frames_in_skips_stale_and_unreadable_records_and_counts_them(
     producer.produce(topic, b"not a frame", b"cam9", headers=[("schema_version", b"1")])
     assert producer.flush(10) == 0
 
-    wait_until(lambda: bool(stats) and stats[-1]["received"] == len(ages_s) + 1, timeout_s=20)
+    warning = reported(health, Level.WARN, "bad +1", timeout_s=20)  # the unreadable record
+    assert wait_until(lambda: status_values(health[-1])["received"] == str(len(ages_s) + 1), timeout_s=20)
     log = stop(frames_in)
-    assert stats and stats[-1] == {"received": 7, "decoded": 3, "too_old": 3, "bad": 1, "unpublishable": 0}, (
-        log
-    )
+    counters = exit_counters(log)
+    assert counters == {"received": 7, "decoded": 3, "too_old": 3, "bad": 1, "unpublishable": 0}, log
+    assert status_values(warning)["bad"] == "1"
     assert sorted(a[0] for a in arrived) == [now, now, now]
     assert {a[1:] for a in arrived} == {("cam9", 64, 48, "bgr8")}
     assert "frame record lacks header 'encoding'" in log
 
 
-def test_frames_out_reconnects_after_a_broker_restart_and_counts_lost_frames(ros: RosProcesses) -> None:
+def test_frames_out_reconnects_after_a_broker_restart_and_counts_lost_frames(ros_graph: RosProcesses) -> None:
     fps, queue_frames = 12.0, 6
-    ros.env["KAFKA_CLIENT_RECONNECT_BACKOFF_MAX_MS"] = "500"  # settings pass through from the environment
+    # librdkafka settings pass through from the environment.
+    ros_graph.env["KAFKA_CLIENT_RECONNECT_BACKOFF_MAX_MS"] = "500"
     with LocalBroker() as broker:
         topic = unique("frames")
         spec = frames_topic(topic, partitions=1)
         ensure_topics({"bootstrap.servers": broker.bootstrap}, [spec])
-        kafka = {"bootstrap_servers": broker.bootstrap, "topic": topic, "stats_period_s": 0.0}
-        arrived = ros.collect(Image, "/server/cam7/image_raw", stamp_ns)
-        publisher = ros.node.create_publisher(
+        kafka = {"bootstrap_servers": broker.bootstrap, "topic": topic}
+        arrived = ros_graph.collect(Image, "/server/cam7/image_raw", stamp_ns)
+        out_health = ros_graph.diagnostics("/cam7/frames_out")
+        publisher = ros_graph.node.create_publisher(
             Image, "/cam7/image_raw", QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
         )
-        frames_in = ros.start(
+        frames_in = ros_graph.start(
             "kafka_bridge",
             "frames_in",
             namespace="server",
@@ -151,7 +153,7 @@ def test_frames_out_reconnects_after_a_broker_restart_and_counts_lost_frames(ros
             camera_ids="[cam7]",
             **kafka,
         )
-        frames_out = ros.start(
+        frames_out = ros_graph.start(
             "kafka_bridge",
             "frames_out",
             namespace="cam7",
@@ -162,7 +164,7 @@ def test_frames_out_reconnects_after_a_broker_restart_and_counts_lost_frames(ros
             **kafka,
         )
         assert wait_until(lambda: publisher.get_subscription_count() >= 1, timeout_s=20)
-        discovered = wait_until(lambda: ros.node.count_publishers("/server/cam7/image_raw") >= 1, 30)
+        discovered = wait_until(lambda: ros_graph.node.count_publishers("/server/cam7/image_raw") >= 1, 30)
         assert discovered, stop(frames_in)
         image = np.zeros((120, 160, 3), np.uint8)
         published: list[int] = []
@@ -189,7 +191,7 @@ def test_frames_out_reconnects_after_a_broker_restart_and_counts_lost_frames(ros
         wait_until(lambda: published[-1] in arrived, timeout_s=25)
         out_log, in_log = stop(frames_out), stop(frames_in)
 
-    stats = last_stats(out_log)
+    stats = exit_counters(out_log)
     # DDS matching is asymmetric: this process's writer matched frames_out's reader before that
     # reader matched the writer, and the frames sent in between never reached frames_out. With the
     # broker up and nothing queued, each frame frames_out got then was delivered: those before the
@@ -213,9 +215,14 @@ def test_frames_out_reconnects_after_a_broker_restart_and_counts_lost_frames(ros
     # memory) -- at most the frames acknowledged in the instant before the kill.
     assert stats["delivered"] - 4 <= len(arrived) <= stats["delivered"]
     assert len(published) - len(arrived) >= stats["lost"]
+    # The losses were reported as they happened.
+    outage = reported(out_health, Level.WARN, timeout_s=1)
+    assert "dropped +" in outage.message or "failed +" in outage.message, outage.message
 
 
-def test_events_out_produces_one_json_event_per_face(ros: RosProcesses, kafka_broker: LocalBroker) -> None:
+def test_events_out_produces_one_json_event_per_face(
+    ros_graph: RosProcesses, kafka_broker: LocalBroker
+) -> None:
     topic = unique("events")
     ensure_topics({"bootstrap.servers": kafka_broker.bootstrap}, [events_topic(topic, partitions=2)])
     frame = FrameRef("cam3", 1_764_000_000_000_000_000)
@@ -223,10 +230,10 @@ def test_events_out_produces_one_json_event_per_face(ros: RosProcesses, kafka_br
         Face(0, Box(10, 20, 50, 50), 0.9, face_id=4, distance=0.25, new_face=False, age=33.0, gender="male"),
         Face(1, Box(200, 40, 60, 60), 0.8, face_id=5, new_face=True, age=math.nan, gender=""),
     ]
-    publisher = ros.node.create_publisher(
+    publisher = ros_graph.node.create_publisher(
         FacesMsg, "/cam3/faces_attributed", QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
     )
-    events_out = ros.start(
+    events_out = ros_graph.start(
         "kafka_bridge", "events_out", namespace="cam3", bootstrap_servers=kafka_broker.bootstrap, topic=topic
     )
     assert wait_until(lambda: publisher.get_subscription_count() >= 1, timeout_s=20)
@@ -250,4 +257,4 @@ def test_events_out_produces_one_json_event_per_face(ros: RosProcesses, kafka_br
     assert [r.key() for r in records] == [b"cam3", b"cam3"], log
     events = sorted((decode_event(r.value()) for r in records), key=lambda e: e.face_index)
     assert [e.as_dict() for e in events] == [FaceEvent.from_face(frame, f).as_dict() for f in faces]
-    assert last_stats(log)["delivered"] == 2
+    assert exit_counters(log)["delivered"] == 2

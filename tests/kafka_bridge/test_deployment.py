@@ -27,24 +27,21 @@ from urllib.parse import urlsplit
 import cv2
 import numpy as np
 import pytest
-import rclpy
 from agegender_node.attribution import AttributionSettings
-from bridge_support import REPO, last_stats
+from bridge_support import REPO
 from confluent_kafka import Consumer
 from face_analytics.pipeline import SourceFrame, open_pipeline, process_frames
 from face_common.faces import FaceEvent
 from face_detect_node.detection import DetectionConfig
-from face_sink.mysql_store import PASSWORD_ENV, open_store
+from face_sink.mysql_store import PASSWORD_ENV
 from face_sink.schema import EventStore, open_sqlite_store
 from graph_launcher.command_line import resolve_executable
-from graph_launcher.dds_env import DDS_CHOICE_VARIABLES as DDS_CHOICES
-from graph_launcher.dds_env import PROFILE_VARIABLE
 from identity_node.identification import IdentitySettings
 from kafka_bridge.event_record import decode_event
 from kafka_bridge.frame_intake import FrameIntake
 from kafka_bridge.frame_record import decode_image, encode_image
 from kafka_bridge.local_broker import LocalBroker
-from ros_processes import wait_until
+from ros_processes import RosProcesses, exit_counters, launched_node_log, wait_until
 
 CLIP = REPO / "samples" / "video" / "short_hamilton_clip.mp4"
 CAMERA = "cam1"
@@ -79,7 +76,7 @@ class Graph:
         return self.log_path.read_text()
 
     def node_log(self, label: str) -> str:
-        return "\n".join(line for line in self.log().splitlines() if line.startswith(f"[{label}]"))
+        return launched_node_log(self.log(), label)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -169,56 +166,14 @@ def offline_events(frames: list[SourceFrame], workdir: Path) -> list[FaceEvent]:
         store.close()
 
 
-def graph_env(domain_id: int) -> dict[str, str]:
-    """The nodes' environment: a DDS domain of the test's own, the project's Fast DDS profile."""
-    env = {k: v for k, v in os.environ.items() if k not in ("_ROS_WHEELS_BOOTSTRAP_COMPLETE", *DDS_CHOICES)}
-    return {**env, "ROS_DOMAIN_ID": str(domain_id), "OMP_NUM_THREADS": "1"}
-
-
-class GraphWatcher:
-    """A node in this process that sees the graph's topics, with the nodes' Fast DDS profile
-    (a participant with other transports may not discover their endpoints)."""
-
-    def __init__(self, domain_id: int) -> None:
-        self.domain_id = domain_id
-        saved = {name: os.environ.pop(name) for name in DDS_CHOICES if name in os.environ}
-        os.environ[PROFILE_VARIABLE] = str(REPO / "config" / "fastdds_profile.xml")
-        try:
-            self.context = rclpy.Context()
-            rclpy.init(context=self.context, domain_id=domain_id)
-            self.node = rclpy.create_node("deployment_test", context=self.context)
-        finally:
-            del os.environ[PROFILE_VARIABLE]
-            os.environ.update(saved)
-
-    def close(self) -> None:
-        self.node.destroy_node()
-        rclpy.try_shutdown(context=self.context)
-
-
-@pytest.fixture
-def watcher() -> Iterator[GraphWatcher]:
-    graph_watcher = GraphWatcher(130 + os.getpid() % 60)  # apart from the other node tests' domains
-    yield graph_watcher
-    graph_watcher.close()
-
-
-@pytest.fixture
-def mysql_events(mariadb: str) -> Iterator[EventStore]:
-    store = open_store(mariadb)
-    store.purge_older_than(1e-9, now_ns=2**62)  # the shared test database: start empty
-    yield store
-    store.close()
-
-
 def test_pi_and_server_over_kafka_write_the_offline_events_to_mysql(
-    watcher: GraphWatcher,
+    ros_graph: RosProcesses,
     kafka_broker: LocalBroker,
     mariadb: str,
-    mysql_events: EventStore,
+    mysql_store: EventStore,
     tmp_path: Path,
 ) -> None:
-    env = graph_env(watcher.domain_id)
+    env = ros_graph.env  # the test's own domain, the nodes' Fast DDS profile
     frames_topic, events_topic = unique("frames"), unique("events")
     kafka = {"broker": kafka_broker.bootstrap, "frames_topic": frames_topic}
     server_sqlite = tmp_path / "server_events.sqlite"
@@ -261,8 +216,8 @@ def test_pi_and_server_over_kafka_write_the_offline_events_to_mysql(
         ready = wait_until(
             lambda: (
                 (
-                    all(watcher.node.count_subscribers(f"{ns}/{t}") >= n for t, n in subscribers.items())
-                    and watcher.node.count_publishers(f"{ns}/image_raw") >= 1
+                    all(ros_graph.node.count_subscribers(f"{ns}/{t}") >= n for t, n in subscribers.items())
+                    and ros_graph.node.count_publishers(f"{ns}/image_raw") >= 1
                     and "assigned partitions" in server.node_log("frames_in")
                 )
                 or server.process.poll() is not None
@@ -286,7 +241,7 @@ def test_pi_and_server_over_kafka_write_the_offline_events_to_mysql(
             **kafka,
         )
         assert pi.process.wait(timeout=90) == 0, pi.log()
-        frames_out = last_stats(pi.node_log("frames_out"))
+        frames_out = exit_counters(pi.node_log("frames_out"))
         assert frames_out["delivered"] == frames_out["received"] >= FRAMES - 2, pi.log()
 
         # Offline processing of the frames that crossed Kafka, while the server still works.
@@ -309,10 +264,10 @@ def test_pi_and_server_over_kafka_write_the_offline_events_to_mysql(
         )
         assert len({e.face_id for e in offline}) >= 2 and len(offline) >= 20  # a test worth its time
 
-        in_mysql = wait_until(lambda: mysql_events.count_events() >= len(offline), timeout_s=90, poll_s=0.5)
+        in_mysql = wait_until(lambda: mysql_store.count_events() >= len(offline), timeout_s=90, poll_s=0.5)
         time.sleep(1.0)  # anything beyond the expected rows would show up now
-        events = mysql_events.read_events()
-        assert in_mysql, f"{mysql_events.count_events()} of {len(offline)} events in MySQL\n{server.log()}"
+        events = mysql_store.read_events()
+        assert in_mysql, f"{mysql_store.count_events()} of {len(offline)} events in MySQL\n{server.log()}"
         on_topic = [
             decode_event(r.value()) for r in read_topic(kafka_broker.bootstrap, events_topic, len(offline))
         ]
@@ -323,7 +278,7 @@ def test_pi_and_server_over_kafka_write_the_offline_events_to_mysql(
         events_to_db.send_signal(signal.SIGTERM)
         events_to_db.wait(timeout=30)
     server_log = server.log()
-    sink_stats = last_stats(sink_log.read_text())
+    sink_stats = exit_counters(sink_log.read_text(), "stats: ")
     print(
         f"\n{len(crossed)} frames crossed Kafka; offline: {len(offline)} events, "
         f"{len({e.face_id for e in offline})} face IDs; MySQL: {len(events)}; events_to_db {sink_stats}"

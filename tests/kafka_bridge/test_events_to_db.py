@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from bridge_support import REPO, first_line, last_stats
+from bridge_support import REPO, first_line
 from confluent_kafka import Producer, TopicPartition
 from face_common.faces import Box, FaceEvent
 from face_sink.mysql_store import PASSWORD_ENV, open_store
@@ -29,7 +29,7 @@ from kafka_bridge.event_record import encode_event
 from kafka_bridge.events_to_db import EventsToDatabase
 from kafka_bridge.local_broker import LocalBroker, free_port
 from kafka_bridge.topics import ensure_topics, events_topic
-from ros_processes import wait_until
+from ros_processes import exit_counters, wait_until
 
 GROUP_SESSION_MS = 6000  # tansu joins a group after about half of it
 T0_NS = 1_764_000_000_000_000_000
@@ -249,20 +249,12 @@ class EventsToDb:
         """SIGTERM, a clean exit, and the counters of this run's last stats line."""
         self.process.send_signal(signal.SIGTERM)
         assert self.process.wait(timeout=30) == 0, self.log()
-        return last_stats(self.log())
+        return exit_counters(self.log(), "stats: ")
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
-
-
-@pytest.fixture
-def mysql_store(mariadb: str) -> Iterator[EventStore]:
-    store = open_store(mariadb)
-    store.purge_older_than(1e-9, now_ns=2**62)  # the shared test database: start empty
-    yield store
-    store.close()
 
 
 def test_killed_mid_stream_and_restarted_every_event_lands_exactly_once(
@@ -282,7 +274,7 @@ def test_killed_mid_stream_and_restarted_every_event_lands_exactly_once(
         assert rows_at_kill < len(events), "the kill came after the last event: nothing was tested"
         sink.start("--exit-when-idle-s", "2")  # a catch-up run: it exits once the topic is drained
         assert sink.process.wait(timeout=90) == 0, sink.log()
-        stats = last_stats(sink.log())
+        stats = exit_counters(sink.log(), "stats: ")
     finally:
         sink.kill()
     stored = mysql_store.read_events()

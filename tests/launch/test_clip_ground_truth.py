@@ -9,8 +9,6 @@ labels (IoU >= 0.5) in the labelled frames, and the customers the events name ar
 from __future__ import annotations
 
 import csv
-import os
-import re
 import sqlite3
 from collections import defaultdict
 from pathlib import Path
@@ -18,13 +16,13 @@ from pathlib import Path
 from face_common.faces import Box
 from face_common.geometry import match_greedy
 from local_graph import REPO, run_local_graph
+from ros_processes import exit_counters, launched_node_log
 
 VIDEO = REPO / "samples" / "video"
 CLIP = VIDEO / "short_hamilton_clip.mp4"
 FPS = 12.0
 SCALE = 2  # the 640x360 clip is letterboxed to 1280x720 by exactly 2x
 MIN_FACE_PX = 40
-DOMAIN_ID = 30 + os.getpid() % 30
 
 
 def read_rows(name: str) -> list[dict[str, str]]:
@@ -56,7 +54,9 @@ def events_by_frame(database: Path, first_frame: int) -> dict[int, list[tuple[in
     return frames
 
 
-def test_default_graph_finds_the_labelled_faces_and_counts_the_people(tmp_path: Path) -> None:
+def test_default_graph_finds_the_labelled_faces_and_counts_the_people(
+    tmp_path: Path, ros_domain_id: int
+) -> None:
     database = tmp_path / "events.sqlite"
     arguments = {
         "source": CLIP,
@@ -66,9 +66,8 @@ def test_default_graph_finds_the_labelled_faces_and_counts_the_people(tmp_path: 
         "exit_when_idle_s": 8.0,
         "log_frames": "false",
     }
-    log = run_local_graph(arguments, DOMAIN_ID)
-    published = int(re.search(r"published (\d+) frames", log).group(1))
-    assert published == 275, log[-3000:]
+    log = run_local_graph(arguments, ros_domain_id)
+    assert exit_counters(launched_node_log(log, "camera"))["published"] == 275, log[-3000:]
 
     truth = labelled_faces()
     # Frame 0 shows two faces, but a best-effort first frame could be lost while DDS settles: take

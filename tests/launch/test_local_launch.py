@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import csv
 import itertools
-import os
-import re
 import shutil
 import sqlite3
 from pathlib import Path
@@ -24,11 +22,11 @@ from face_detect_node.detection import DetectionConfig
 from face_sink.schema import open_sqlite_store
 from identity_node.identification import IdentitySettings
 from local_graph import REPO, run_local_graph
+from ros_processes import exit_counters, launched_node_log
 
 CLIP = REPO / "samples" / "video" / "short_hamilton_clip.mp4"
 # The graph's default backends (deterministic); frame rates low enough that no stage drops a
 # frame on 2 cores.
-DOMAIN_ID = 150 + os.getpid() % 80  # valid Fast DDS domains end at 232
 
 
 def frame_results(database: Path) -> list[list[tuple]]:
@@ -71,7 +69,7 @@ def photo_folder(face_data: Path, folder: Path) -> Path:
 
 @pytest.mark.parametrize(("source_name", "frame_count", "fps"), [("clip", 30, "3.0"), ("photos", 10, "1.0")])
 def test_local_graph_writes_the_events_offline_processing_writes(
-    source_name: str, frame_count: int, fps: str, face_data: Path, tmp_path: Path
+    source_name: str, frame_count: int, fps: str, face_data: Path, tmp_path: Path, ros_domain_id: int
 ) -> None:
     source = CLIP if source_name == "clip" else photo_folder(face_data, tmp_path / "photos")
     database = tmp_path / "graph.sqlite"
@@ -83,9 +81,9 @@ def test_local_graph_writes_the_events_offline_processing_writes(
         "database": str(database),
         "exit_when_idle_s": "8.0",
     }
-    log = run_local_graph(arguments, DOMAIN_ID, timeout_s=240)
+    log = run_local_graph(arguments, ros_domain_id, timeout_s=240)
     # Every camera frame reached the end of the chain, so the comparison is frame for frame.
-    assert re.search(rf"published {frame_count} frames", log), log[-4000:]
+    assert exit_counters(launched_node_log(log, "camera"))["published"] == frame_count, log[-4000:]
     assert f"after {frame_count} frames: source done" in log, log[-4000:]
 
     graph = frame_results(database)
