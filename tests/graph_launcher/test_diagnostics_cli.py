@@ -20,10 +20,10 @@ def test_table_has_one_block_per_node_sorted_with_level_and_counters() -> None:
     assert lines[3].split()[:3] == ["/b/sink", "ERROR", "database"] and "pending=4" in lines[4]
 
 
-def test_a_camera_skipping_corrupt_frames_reads_as_warn(tmp_path: Path) -> None:
+def test_a_camera_skipping_corrupt_frames_reads_as_warn(tmp_path: Path, ros_domain_id: int) -> None:
     shutil.copy(next((REPO / "samples/detection/dlib_faces").glob("*.jpg")), tmp_path / "a.jpg")
     (tmp_path / "b.jpg").write_bytes(b"\xff\xd8 not a jpeg")
-    env = {**os.environ, "ROS_DOMAIN_ID": str(200 + os.getpid() % 30)}
+    env = {**os.environ, "ROS_DOMAIN_ID": str(ros_domain_id)}
     run = [sys.executable, "-m", "graph_launcher.run_cli", "camera_node", "camera_node", "--ros-args"]
     camera = subprocess.Popen(
         [*run, "-r", "__ns:=/diag", "-p", f"source:={tmp_path}", "-p", "loop:=true", "-p", "fps:=10.0"],

@@ -61,14 +61,16 @@ def test_node_parameters_options_and_params_file_share_one_default(
         assert values[f.name] == expected and type(values[f.name]) is type(expected), f.name
 
 
-def test_a_node_takes_its_settings_from_a_params_file_and_the_command_line_wins(tmp_path: Path) -> None:
+def test_a_node_takes_its_settings_from_a_params_file_and_the_command_line_wins(
+    tmp_path: Path, ros_domain_id: int
+) -> None:
     params = yaml.safe_load((REPO / "config" / "camera_node.yaml").read_text())
     params["/**"]["ros__parameters"].update(
         camera_id="params_cam", source=str(REPO / "samples/detection/dlib_faces"), max_frames=4, fps=2.0
     )
     params_file = tmp_path / "camera.yaml"
     params_file.write_text(yaml.safe_dump(params))
-    env = {**os.environ, "ROS_DOMAIN_ID": str(150 + os.getpid() % 50)}
+    env = {**os.environ, "ROS_DOMAIN_ID": str(ros_domain_id)}
     command = [sys.executable, "-m", "graph_launcher.run_cli", "camera_node", "camera_node", "--ros-args"]
     result = subprocess.run(
         [*command, "--params-file", str(params_file), "-p", "fps:=50.0"],

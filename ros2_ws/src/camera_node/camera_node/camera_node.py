@@ -111,7 +111,8 @@ class CameraNode(GraphNode):
             executor.spin_once(timeout_sec=remaining)
 
     def destroy_node(self) -> None:
-        self.source.close()
+        if hasattr(self, "source"):  # not when the source could not be opened
+            self.source.close()
         super().destroy_node()
 
 

@@ -1,9 +1,9 @@
 """A node's counters and the health they tell, without ROS: the OK/WARN/ERROR policy of every node.
 
 A node counts what it did (``frames``, ``faces``) and what went wrong (``bad_messages``,
-``dropped``). Its health is ERROR while a fault stands (the database or broker unreachable), WARN
-when a problem counter rose since the last report (a bad message is survived, but someone should
-look), else OK. ``graph_node`` publishes each report on ``/diagnostics``.
+``dropped``). Its health is ERROR while a fault stands (the sink's database, a producer's broker
+unreachable), WARN when a problem counter rose since the last report (a bad message is survived,
+but someone should look), else OK. ``graph_node`` publishes each report on ``/diagnostics``.
 """
 
 from __future__ import annotations

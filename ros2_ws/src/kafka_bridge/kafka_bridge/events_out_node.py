@@ -59,6 +59,7 @@ class EventsOutNode(BridgeNode):
             self.outbox.put(key, value)
 
     def client_counters(self) -> Mapping[str, int]:
+        self.health.fault = "Kafka broker unreachable" if self.outbox.unreachable else None
         return self.outbox.stats.as_dict()
 
     def close(self) -> None:

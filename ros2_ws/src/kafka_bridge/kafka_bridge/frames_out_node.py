@@ -76,6 +76,7 @@ class FramesOutNode(BridgeNode):
         self.outbox.put(frame.camera_id.encode(), value, meta.headers())
 
     def client_counters(self) -> Mapping[str, int]:
+        self.health.fault = "Kafka broker unreachable" if self.outbox.unreachable else None
         return self.outbox.stats.as_dict()
 
     def close(self) -> None:

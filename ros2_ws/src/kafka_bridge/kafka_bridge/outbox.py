@@ -88,6 +88,11 @@ class Outbox:
         self._producer = make_producer(self._on_error)
 
     @property
+    def unreachable(self) -> bool:
+        """Whether the broker is away (since the client said so, until a record is delivered)."""
+        return self._unreachable
+
+    @property
     def stats(self) -> OutboxStats:
         return OutboxStats(**{**asdict(self._stats), "queued": len(self._queue)})
 
