@@ -1,5 +1,5 @@
 """Typed settings of a stage: one dataclass is the single source of each default, description and
-range, which nodes declare as ROS parameters (``node_support.declare_settings``) and commands
+range, which nodes declare as ROS parameters (``graph_node.declare_settings``) and commands
 offer as options (:func:`add_arguments`), so a node and ``face_offline`` can never disagree.
 
 A settings class is a frozen dataclass whose fields are made with :func:`setting`; a node's
