@@ -75,7 +75,7 @@ def test_node_detects_faces_over_dds_and_survives_bad_frames(
     log = stop(process)
     assert process.returncode == 0, log
     assert "detector=hog" in log
-    assert "dropping unreadable Image (bad_messages=1): " in log
+    assert "dropping unreadable Image: " in log and "(bad_messages=1)" in log
     assert "empty image" in log or "bytes, expected step" in log  # the reason (one line per 5 s)
     assert f"{CAMERA} frame 1: 3 face(s)" in log  # log_frames: a line per frame
     counters = exit_counters(log)

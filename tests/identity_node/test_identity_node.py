@@ -124,8 +124,13 @@ def test_node_gives_persistent_ids_over_dds(
 
     process.send_signal(signal.SIGKILL)  # IDs were on disk before they were published
     log = process.communicate()[0]
-    assert "faces left unidentified (skipped_faces=2)" in log and "no crop" in log and "outside" in log
-    assert "dropping unreadable FaceArray (bad_messages=1): " in log
+    assert (
+        "faces left unidentified: " in log
+        and "(skipped_faces=2)" in log
+        and "no crop" in log
+        and "outside" in log
+    )
+    assert "dropping unreadable FaceArray: " in log and "(bad_messages=1)" in log
     restarted = ros_graph.start("identity_node", "identity_node", namespace=CAMERA, gallery_path=gallery)
     again_a = probe.identify(frame_message(a2, 7), restarted)
     again_b = probe.identify(frame_message(b1, 8), restarted)

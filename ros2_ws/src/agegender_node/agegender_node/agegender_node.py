@@ -42,20 +42,13 @@ class AgeGenderNode(GraphNode):
         try:
             skipped = self._attributor.attribute(frame_faces)
         except ValueError as err:
-            failed = self.health.count("failed_frames")
-            self.get_logger().error(
-                f"{frame_faces.frame.camera_id}: frame published without age/gender "
-                f"(failed_frames={failed}): {err}"
-            )
+            what = f"{frame_faces.frame.camera_id}: frame published without age/gender: {err}"
+            self.report_problem("failed_frames", what, error=True)
         else:
             self.health.count("faces", len(frame_faces.faces) - len(skipped))
             if skipped:
-                total = self.health.count("skipped_faces", len(skipped))
-                self.get_logger().warning(
-                    f"{frame_faces.frame.camera_id}: faces without a crop (or its box) left unestimated "
-                    f"(skipped_faces={total})",
-                    throttle_duration_sec=5.0,
-                )
+                what = f"{frame_faces.frame.camera_id}: faces without a crop (or its box) left unestimated"
+                self.report_problem("skipped_faces", what, len(skipped))
         self.health.count("frames")
         self.health.set("estimated", self._attributor.estimates)
         self._publisher.publish(frame_faces_to_msg(frame_faces))

@@ -62,8 +62,7 @@ class CameraNode(GraphNode):
             try:
                 frame = self._next_frame()
             except FrameError as err:
-                failed = self.health.count("failed")
-                self.get_logger().warning(f"frame skipped ({failed} so far): {err}")
+                self.report_problem("failed", f"frame skipped: {err}")
                 continue
             if frame is None:
                 self.get_logger().info(f"end of {self.source.description}")

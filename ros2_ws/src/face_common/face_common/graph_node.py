@@ -15,6 +15,7 @@ from __future__ import annotations
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
@@ -36,6 +37,9 @@ Decoded = TypeVar("Decoded")
 DIAGNOSTICS_PERIOD_S = 1.0
 """As ``diagnostic_updater``'s default: often enough for a monitor, cheap for the node."""
 SPIN_TIMEOUT_S = 0.1
+"""Longest wait between checks of the stop flag: a signal is honoured within this."""
+PROBLEM_LOG_PERIOD_S = 5.0
+"""A recurring problem is logged at most this often per counter, so a flood cannot drown the log."""
 """Longest wait between checks of the stop flag: a signal is honoured within this."""
 
 
@@ -100,6 +104,7 @@ class GraphNode(Node):
         super().__init__(name)
         self.settings = declare_settings(self, self.settings_class)
         self.health = NodeHealth(self.counters, self.problems)
+        self._problem_logged_at: dict[str, float] = {}
         self.finished = False
         """Set by a node whose work is done (a finite source written): ``run`` returns."""
         self.failure: str | None = None
@@ -112,12 +117,19 @@ class GraphNode(Node):
         try:
             return decode(msg)
         except ValueError as err:
-            count = self.health.count("bad_messages")
-            self.get_logger().warning(
-                f"dropping unreadable {type(msg).__name__} (bad_messages={count}): {err}",
-                throttle_duration_sec=5.0,
-            )
+            self.report_problem("bad_messages", f"dropping unreadable {type(msg).__name__}: {err}")
             return None
+
+    def report_problem(self, counter: str, what: str, n: int = 1, error: bool = False) -> None:
+        """Count ``n`` on problem ``counter`` and log ``what`` with the total, at most once per
+        :data:`PROBLEM_LOG_PERIOD_S` per counter (the counter and ``/diagnostics`` keep the rest)."""
+        total = self.health.count(counter, n)
+        now = time.monotonic()
+        if now - self._problem_logged_at.get(counter, -PROBLEM_LOG_PERIOD_S) < PROBLEM_LOG_PERIOD_S:
+            return
+        self._problem_logged_at[counter] = now
+        log = self.get_logger().error if error else self.get_logger().warning
+        log(f"{what} ({counter}={total})")
 
     def fail(self, reason: str) -> None:
         """Give up: ``run`` returns, the node closes, logs ``reason`` and exits with status 1."""

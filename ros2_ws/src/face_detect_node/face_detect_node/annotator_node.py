@@ -65,10 +65,7 @@ class FaceAnnotatorNode(GraphNode):
         try:
             self._writer.write(annotated, faces.frame)
         except OSError as err:
-            failures = self.health.count("write_failures")
-            self.get_logger().error(
-                f"annotated frame not written (write_failures={failures}): {err}", throttle_duration_sec=5.0
-            )
+            self.report_problem("write_failures", f"annotated frame not written: {err}", error=True)
 
 
 def main(args: list[str] | None = None) -> int:

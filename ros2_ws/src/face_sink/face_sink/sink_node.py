@@ -75,10 +75,7 @@ class FaceSinkNode(GraphNode):
             try:
                 self._archive.save(frame_faces.frame, face)
             except OSError as exc:
-                failures = self.health.count("crop_failures")
-                self.get_logger().error(
-                    f"crop not saved ({failures} so far): {exc}", throttle_duration_sec=5.0
-                )
+                self.report_problem("crop_failures", f"crop not saved: {exc}", error=True)
 
     def _flush(self, force: bool = False) -> None:
         # Each frame is written as it arrives; after a failure, only once per retry interval.

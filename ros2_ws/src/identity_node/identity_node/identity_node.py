@@ -66,16 +66,11 @@ class IdentityNode(GraphNode):
             problems = self._identifier.identify(frame_faces)
         except (sqlite3.Error, RuntimeError, ValueError) as err:
             # The descriptor or the gallery failed; an ID that is not on disk must not be published.
-            failed = self.health.count("failed_frames")
-            self.get_logger().error(f"frame not identified (failed_frames={failed}): {err}")
+            self.report_problem("failed_frames", f"frame not identified: {err}", error=True)
             return
         if problems:
-            skipped = self.health.count("skipped_faces", len(problems))
-            self.get_logger().warning(
-                f"{frame_faces.frame.camera_id}: faces left unidentified "
-                f"(skipped_faces={skipped}): {'; '.join(problems)}",
-                throttle_duration_sec=5.0,
-            )
+            what = f"{frame_faces.frame.camera_id}: faces left unidentified: {'; '.join(problems)}"
+            self.report_problem("skipped_faces", what, len(problems))
         self.health.count("frames")
         self.health.count("faces", len(frame_faces.faces))
         self.health.count("new_faces", sum(face.new_face for face in frame_faces.faces))
