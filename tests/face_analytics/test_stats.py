@@ -9,12 +9,11 @@ from face_analytics.stats import (
     age_bucket,
     count_visits,
     customer_profiles,
-    majority_gender,
     summarize,
     table_rows,
-    visit_spans,
 )
 from face_common.faces import UNKNOWN_FACE_ID, Box, FaceEvent
+from face_sink.visits import majority_gender, visit_spans
 
 S = 10**9
 T0 = 1_700_000_000 * S

@@ -23,7 +23,14 @@ REPO = Path(__file__).resolve().parents[2]
 SOURCES = REPO / "ros2_ws" / "src"
 LAUNCH_FILES = sorted((REPO / "launch").glob("*.launch.yaml"))
 CLI_TOOLS = {
-    "face_analytics": {"face_report", "face_offline", "face_erase", "events_to_db", "local_kafka_broker"},
+    "face_analytics": {
+        "face_report",
+        "face_offline",
+        "face_erase",
+        "face_visits",
+        "events_to_db",
+        "local_kafka_broker",
+    },
     "face_eval": {"face_predict", "face_metrics", "face_scenario"},
     "graph_launcher": {"graph_launch", "graph_run"},
 }

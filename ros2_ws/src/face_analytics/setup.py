@@ -19,6 +19,7 @@ setup(
             "face_report = face_analytics.report:main",
             "face_offline = face_analytics.offline:main",
             "face_erase = face_analytics.erase:main",
+            "face_visits = face_analytics.visits:main",
             # Command-line tools of kafka_bridge: kept on PATH (bin/), unlike its nodes in lib/kafka_bridge.
             "events_to_db = kafka_bridge.events_to_db:main",
             "local_kafka_broker = kafka_bridge.local_broker:main",

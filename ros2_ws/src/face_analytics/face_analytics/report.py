@@ -16,11 +16,10 @@ from pathlib import Path
 
 from face_sink.mysql_store import DatabaseUrlError, open_store, sqlite_path
 from face_sink.schema import DEFAULT_SQLITE_PATH, utc_text
+from face_sink.visits import DEFAULT_VISIT_GAP_S
 
 from face_analytics.plots import plot_age_by_face, plot_gender_by_age
 from face_analytics.stats import Summary, TableRow, summarize, table_rows
-
-DEFAULT_VISIT_GAP_S = 1800.0
 
 
 def format_table(rows: Sequence[TableRow], max_rows: int) -> list[str]:

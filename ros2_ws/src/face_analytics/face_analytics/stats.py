@@ -2,21 +2,21 @@
 
 A face ID stands for one (anonymous) customer. Per-frame age and gender estimates are noisy, so a
 customer's age is the median of its estimates and its gender the majority of its estimates. A
-visit is a run of appearances with no gap longer than ``visit_gap_s``; a customer with more than
-one visit is a repeat customer.
+visit is a run of appearances with no gap longer than ``visit_gap_s`` (``face_sink.visits``, the
+one definition the visits table uses too); a customer with more than one visit is a repeat customer.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from face_common.faces import GENDERS, UNKNOWN_FACE_ID, FaceEvent
+from face_sink.visits import UNKNOWN_GENDER, majority_gender, visit_spans
 
-UNKNOWN_GENDER = "unknown"
 GENDER_CLASSES = (*GENDERS, UNKNOWN_GENDER)
 # (label, lowest age in whole years); each bucket runs up to the next one's lowest age.
 AGE_BUCKETS = (
@@ -44,29 +44,9 @@ def age_bucket(age: float) -> str:
     return label
 
 
-def visit_spans(stamps_ns: Iterable[int], visit_gap_s: float) -> list[tuple[int, int]]:
-    """First and last stamp of each visit: a gap longer than ``visit_gap_s`` starts a new one."""
-    gap_ns = round(visit_gap_s * 1e9)
-    spans: list[tuple[int, int]] = []
-    for stamp in sorted(stamps_ns):
-        if spans and stamp - spans[-1][1] <= gap_ns:
-            spans[-1] = (spans[-1][0], stamp)
-        else:
-            spans.append((stamp, stamp))
-    return spans
-
-
 def count_visits(stamps_ns: Sequence[int], visit_gap_s: float) -> int:
     """Number of visits in appearance times (see :func:`visit_spans`)."""
     return len(visit_spans(stamps_ns, visit_gap_s))
-
-
-def majority_gender(genders: Iterable[str]) -> str:
-    """The most frequent estimate; a tie or no estimate is ``unknown`` rather than a guess."""
-    counts = Counter(g for g in genders if g in GENDERS).most_common()
-    if not counts or (len(counts) > 1 and counts[0][1] == counts[1][1]):
-        return UNKNOWN_GENDER
-    return counts[0][0]
 
 
 @dataclass(frozen=True)

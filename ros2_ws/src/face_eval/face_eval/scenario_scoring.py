@@ -23,10 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from face_analytics.pipeline import FrameClock, parse_start
-from face_analytics.stats import summarize, visit_spans
+from face_analytics.stats import summarize
 from face_common.faces import UNKNOWN_FACE_ID, Box, FaceEvent
 from face_common.geometry import match_greedy
 from face_sink.schema import open_sqlite_store
+from face_sink.visits import visit_spans
 
 from face_eval.records import read_csv_rows
 from face_eval.scenario import GROUND_TRUTH_FILE, SETTINGS_FILE, VIDEO_FILE, VISITS_FILE, ScenarioSettings

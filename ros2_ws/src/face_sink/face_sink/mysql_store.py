@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from face_sink.schema import MYSQL, EventStore, open_sqlite_store
+from face_sink.visits import DEFAULT_VISIT_GAP_S
 
 PASSWORD_ENV = "FACE_DB_PASSWORD"
 MYSQL_SCHEME = "mysql"
@@ -146,11 +147,11 @@ def connect_mysql(settings: MysqlSettings) -> Any:
     return mysql.connector.connect(**settings.connect_arguments())
 
 
-def open_mysql_store(settings: MysqlSettings) -> EventStore:
+def open_mysql_store(settings: MysqlSettings, visit_gap_s: float = DEFAULT_VISIT_GAP_S) -> EventStore:
     """Connect and create the tables when missing (safe on every start)."""
     connection = connect_mysql(settings)
     try:
-        store = EventStore(connection, MYSQL)
+        store = EventStore(connection, MYSQL, visit_gap_s)
         store.ensure_schema()
     except BaseException:
         connection.close()
@@ -158,13 +159,17 @@ def open_mysql_store(settings: MysqlSettings) -> EventStore:
     return store
 
 
-def open_store(url: str | Path, env: Mapping[str, str] | None = None) -> EventStore:
-    """The event store a database setting names (module docstring), schema ensured."""
+def open_store(
+    url: str | Path, env: Mapping[str, str] | None = None, visit_gap_s: float = DEFAULT_VISIT_GAP_S
+) -> EventStore:
+    """The event store a database setting names (module docstring), schema ensured.
+
+    ``visit_gap_s`` is the gap that ends a visit in the visits table the store keeps."""
     path = sqlite_path(url)
     if path is not None:
-        return open_sqlite_store(path)
+        return open_sqlite_store(path, visit_gap_s=visit_gap_s)
     if _scheme(str(url)) == MYSQL_SCHEME:
-        return open_mysql_store(parse_mysql_url(str(url), env))
+        return open_mysql_store(parse_mysql_url(str(url), env), visit_gap_s)
     raise DatabaseUrlError(
         f"unsupported database {describe_database(url)}: use a file path, sqlite:///path or mysql://..."
     )

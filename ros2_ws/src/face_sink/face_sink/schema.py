@@ -6,6 +6,10 @@ idempotent insert. Writes are keyed by the natural key ``(camera_id, stamp_ns, f
 replayed frame carries the same key and the same data, so the first write wins and a replay inserts
 nothing. Every row that says something about a person carries ``face_id`` (indexed), so erasing a
 person is one ``DELETE`` by face ID; retention is one ``DELETE`` by capture time.
+
+The visits table is derived from the events (``face_sink.visits``): every write, erasure and purge
+recomputes the visits of the face IDs and cameras it touched, from their events, in the same
+transaction, so the table always equals what ``rebuild_visits`` makes of the events.
 """
 
 from __future__ import annotations
@@ -21,9 +25,11 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from face_common.faces import GENDERS, Box, FaceEvent
+from face_common.faces import GENDERS, UNKNOWN_FACE_ID, Box, FaceEvent
 
-SCHEMA_VERSION = 1
+from face_sink.visits import DEFAULT_VISIT_GAP_S, Visit, visits_from_events
+
+SCHEMA_VERSION = 2  # 2: the visits table
 DEFAULT_SQLITE_PATH = Path("out/events.sqlite")
 MAX_CAMERA_ID_LENGTH = 64
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -100,7 +106,26 @@ SCHEMA_VERSION_TABLE = Table(
     primary_key=("version",),
 )
 
-TABLES = (SCHEMA_VERSION_TABLE, EVENTS_TABLE)
+VISITS_TABLE = Table(
+    name="face_visits",
+    columns=(
+        Column("face_id", ColumnType.BIGINT),
+        Column("camera_id", ColumnType.CAMERA_ID),
+        Column("start_ns", ColumnType.BIGINT),
+        Column("start_time", ColumnType.UTC_DATETIME),
+        Column("end_ns", ColumnType.BIGINT),
+        Column("end_time", ColumnType.UTC_DATETIME),
+        Column("dwell_s", ColumnType.REAL),
+        Column("age", ColumnType.REAL, nullable=True),  # median of the visit's estimates
+        Column("gender", ColumnType.GENDER, nullable=True),  # majority of the visit's estimates
+        Column("sightings", ColumnType.INT),
+    ),
+    # Led by face_id: erasing a person and recomputing a face's visits use the key's index.
+    primary_key=("face_id", "camera_id", "start_ns"),
+    indexes=(Index("face_visits_start_ns", ("start_ns",)),),  # time ranges in reports
+)
+
+TABLES = (SCHEMA_VERSION_TABLE, EVENTS_TABLE, VISITS_TABLE)
 
 
 @dataclass(frozen=True)
@@ -222,6 +247,35 @@ def event_row(event: FaceEvent) -> tuple:
     )
 
 
+def visit_row(visit: Visit) -> tuple:
+    """The visit as a row in ``VISITS_TABLE`` column order."""
+    return (
+        int(visit.face_id),
+        visit.camera_id,
+        int(visit.start_ns),
+        utc_text(visit.start_ns),
+        int(visit.end_ns),
+        utc_text(visit.end_ns),
+        visit.dwell_s,
+        _finite_or_none(visit.age),
+        visit.gender or None,
+        int(visit.sightings),
+    )
+
+
+def _visit_from_row(row: Sequence[Any]) -> Visit:
+    face_id, camera_id, start_ns, _, end_ns, _, _, age, gender, sightings = row
+    return Visit(
+        face_id=int(face_id),
+        camera_id=str(camera_id),
+        start_ns=int(start_ns),
+        end_ns=int(end_ns),
+        age=math.nan if age is None else float(age),
+        gender=gender or "",
+        sightings=int(sightings),
+    )
+
+
 _READ_COLUMNS = (
     "camera_id, stamp_ns, face_index, face_id, age, gender, box_x, box_y, box_w, box_h, distance, new_face"
 )
@@ -246,13 +300,18 @@ class EventStore:
     """Face events in a SQL database behind any DB-API 2 connection (sqlite3, mysql-connector).
 
     The store owns the connection. Each write is one transaction, so a frame's faces land together
-    or not at all, and a failed write can simply be retried.
+    or not at all, and a failed write can simply be retried. ``visit_gap_s`` is the gap that ends a
+    visit in the visits table this store keeps.
     """
 
-    def __init__(self, connection: Any, dialect: Dialect) -> None:
+    def __init__(self, connection: Any, dialect: Dialect, visit_gap_s: float = DEFAULT_VISIT_GAP_S) -> None:
+        if visit_gap_s < 0:
+            raise ValueError(f"visit gap must not be negative, got {visit_gap_s} s")
         self._connection = connection
         self.dialect = dialect
+        self.visit_gap_s = visit_gap_s
         self._insert_sql = insert_ignore_statement(EVENTS_TABLE, dialect)
+        self._insert_visit_sql = insert_ignore_statement(VISITS_TABLE, dialect)
 
     @contextmanager
     def _transaction(self) -> Iterator[Any]:
@@ -267,13 +326,18 @@ class EventStore:
             cursor.close()
 
     def ensure_schema(self) -> None:
-        """Create missing tables and record the schema version; refuse a database from newer code."""
+        """Create missing tables and record the schema version; refuse a database from newer code.
+
+        A database from older code gains the visits table filled from its events, so upgrading
+        the sink needs no separate rebuild."""
         with self._transaction() as cursor:
             for statement in schema_statements(self.dialect):
                 cursor.execute(statement)
             cursor.execute(f"SELECT MAX(version) FROM {SCHEMA_VERSION_TABLE.name}")
             (found,) = cursor.fetchone()
-            if found is None:
+            if found is None or found < SCHEMA_VERSION:
+                if found is not None:
+                    self._rebuild_visits(cursor)
                 cursor.execute(
                     insert_ignore_statement(SCHEMA_VERSION_TABLE, self.dialect),
                     (SCHEMA_VERSION, time.time_ns()),
@@ -290,13 +354,59 @@ class EventStore:
         return found
 
     def write_events(self, events: Iterable[FaceEvent]) -> int:
-        """Insert events in one transaction; returns how many were new (replayed keys insert nothing)."""
-        rows = [event_row(e) for e in events]
+        """Insert events and update their visits in one transaction; returns how many were new.
+
+        Replayed keys insert nothing and recompute the same visits."""
+        batch = list(events)
+        rows = [event_row(e) for e in batch]
         if not rows:
             return 0
         with self._transaction() as cursor:
             cursor.executemany(self._insert_sql, rows)
-            return max(cursor.rowcount, 0)
+            inserted = max(cursor.rowcount, 0)
+            self._update_visits(cursor, {(e.face_id, e.camera_id) for e in batch})
+            return inserted
+
+    def _update_visits(self, cursor: Any, keys: Iterable[tuple[int, str]]) -> None:
+        """Recompute the visits of these (face ID, camera) pairs from all their events.
+
+        Recomputing rather than extending the last visit keeps this idempotent and correct for
+        late or replayed events that fall between or before existing visits."""
+        mark = self.dialect.placeholder
+        for face_id, camera_id in sorted(keys):
+            if face_id == UNKNOWN_FACE_ID:
+                continue
+            key = (int(face_id), camera_id)
+            where = f"WHERE face_id = {mark} AND camera_id = {mark}"
+            cursor.execute(f"DELETE FROM {VISITS_TABLE.name} {where}", key)
+            cursor.execute(f"SELECT {_READ_COLUMNS} FROM {EVENTS_TABLE.name} {where}", key)
+            events = [_event_from_row(row) for row in cursor.fetchall()]
+            self._insert_visits(cursor, visits_from_events(events, self.visit_gap_s))
+
+    def _insert_visits(self, cursor: Any, visits: Sequence[Visit]) -> None:
+        if visits:
+            cursor.executemany(self._insert_visit_sql, [visit_row(v) for v in visits])
+
+    def _rebuild_visits(self, cursor: Any) -> int:
+        cursor.execute(f"DELETE FROM {VISITS_TABLE.name}")
+        cursor.execute(f"SELECT {_READ_COLUMNS} FROM {EVENTS_TABLE.name}")
+        visits = visits_from_events((_event_from_row(row) for row in cursor.fetchall()), self.visit_gap_s)
+        self._insert_visits(cursor, visits)
+        return len(visits)
+
+    def rebuild_visits(self) -> int:
+        """Recompute the whole visits table from the events (e.g. after changing the gap); returns rows."""
+        with self._transaction() as cursor:
+            return self._rebuild_visits(cursor)
+
+    def read_visits(self) -> list[Visit]:
+        """Every visit, ordered by face ID, camera and start."""
+        with self._transaction() as cursor:
+            cursor.execute(
+                f"SELECT {', '.join(VISITS_TABLE.column_names)} FROM {VISITS_TABLE.name} "
+                "ORDER BY face_id, camera_id, start_ns"
+            )
+            return [_visit_from_row(row) for row in cursor.fetchall()]
 
     def read_events(
         self, camera_id: str | None = None, since_ns: int | None = None, until_ns: int | None = None
@@ -322,29 +432,44 @@ class EventStore:
             return int(cursor.fetchone()[0])
 
     def erase_face(self, face_id: int) -> int:
-        """Delete every event of one face ID (right to erasure); returns the rows removed."""
+        """Delete every event and visit of one face ID (right to erasure); returns the events removed."""
         with self._transaction() as cursor:
             cursor.execute(
                 f"DELETE FROM {EVENTS_TABLE.name} WHERE face_id = {self.dialect.placeholder}", (int(face_id),)
             )
-            return max(cursor.rowcount, 0)
+            removed = max(cursor.rowcount, 0)
+            cursor.execute(
+                f"DELETE FROM {VISITS_TABLE.name} WHERE face_id = {self.dialect.placeholder}", (int(face_id),)
+            )
+            return removed
 
     def purge_older_than(self, seconds: float, now_ns: int | None = None) -> int:
         """Delete events captured over ``seconds`` before ``now_ns`` (retention); returns rows removed."""
         if seconds <= 0:
             raise ValueError(f"retention must be positive, got {seconds} s")
         cutoff_ns = (time.time_ns() if now_ns is None else now_ns) - round(seconds * 1e9)
+        mark = self.dialect.placeholder
         with self._transaction() as cursor:
+            # The visits of the faces that lose events shrink to what is kept (or go).
             cursor.execute(
-                f"DELETE FROM {EVENTS_TABLE.name} WHERE stamp_ns < {self.dialect.placeholder}", (cutoff_ns,)
+                f"SELECT DISTINCT face_id, camera_id FROM {EVENTS_TABLE.name} WHERE stamp_ns < {mark}",
+                (cutoff_ns,),
             )
-            return max(cursor.rowcount, 0)
+            touched = [(int(face_id), str(camera_id)) for face_id, camera_id in cursor.fetchall()]
+            cursor.execute(f"DELETE FROM {EVENTS_TABLE.name} WHERE stamp_ns < {mark}", (cutoff_ns,))
+            removed = max(cursor.rowcount, 0)
+            self._update_visits(cursor, touched)
+            return removed
 
     def close(self) -> None:
         self._connection.close()
 
 
-def open_sqlite_store(path: str | Path = DEFAULT_SQLITE_PATH, busy_timeout_s: float = 5.0) -> EventStore:
+def open_sqlite_store(
+    path: str | Path = DEFAULT_SQLITE_PATH,
+    busy_timeout_s: float = 5.0,
+    visit_gap_s: float = DEFAULT_VISIT_GAP_S,
+) -> EventStore:
     """Open (creating if needed) the embedded SQLite event store.
 
     WAL lets the report read while the sink writes; ``synchronous=FULL`` makes a committed frame
@@ -356,7 +481,7 @@ def open_sqlite_store(path: str | Path = DEFAULT_SQLITE_PATH, busy_timeout_s: fl
     try:
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=FULL")
-        store = EventStore(connection, SQLITE)
+        store = EventStore(connection, SQLITE, visit_gap_s)
         store.ensure_schema()
     except BaseException:
         connection.close()

@@ -33,7 +33,7 @@ class FaceSinkNode(GraphNode):
         super().__init__("face_sink")
         settings = self.settings
         self._writer = RetryingEventWriter(
-            lambda: open_store(settings.database),
+            lambda: open_store(settings.database, visit_gap_s=settings.visit_gap_s),
             max_pending=settings.max_pending_events,
             retry_interval_s=settings.retry_interval_s,
         )

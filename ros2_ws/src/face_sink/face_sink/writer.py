@@ -18,6 +18,7 @@ from face_common.faces import FaceEvent
 from face_common.settings import setting
 
 from face_sink.schema import DEFAULT_SQLITE_PATH, EventStore, event_row
+from face_sink.visits import DEFAULT_VISIT_GAP_S
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,13 @@ class SinkSettings:
     )
     retry_interval_s: float = setting(
         2.0, "Seconds between attempts to reach an unavailable database", 0.01, 3600.0
+    )
+    visit_gap_s: float = setting(
+        DEFAULT_VISIT_GAP_S,
+        "A face ID's events on one camera further apart than this many seconds are two visits "
+        "(the visits table)",
+        0.0,
+        86_400.0,
     )
     exit_when_idle_s: float = setting(
         0.0,
@@ -72,7 +80,9 @@ class FlushResult:
 
 
 class RetryingEventWriter:
-    """Queue events, write them in one transaction per flush, reopen and retry after failures."""
+    """Queue events, write them in one transaction per flush, reopen and retry after failures.
+
+    The store's ``write_events`` updates the visits of the written events in that transaction."""
 
     def __init__(
         self,

@@ -1,0 +1,59 @@
+"""``face_visits --rebuild``: recompute the visits table from the event database.
+
+The sink keeps the table current as events arrive; a rebuild is for a changed ``--visit-gap-s`` or
+events written by code that predates the table, and gives the same rows the sink would have.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from face_sink.mysql_store import DatabaseUrlError, describe_database, open_store, sqlite_path
+from face_sink.schema import DEFAULT_SQLITE_PATH
+from face_sink.visits import DEFAULT_VISIT_GAP_S
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="face_visits", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--database",
+        default=str(DEFAULT_SQLITE_PATH),
+        help="event store: SQLite file, sqlite:///path or mysql://user@host:port/db "
+        "(password in $FACE_DB_PASSWORD)",
+    )
+    parser.add_argument(
+        "--rebuild", action="store_true", required=True, help="recompute every visit from the events"
+    )
+    parser.add_argument(
+        "--visit-gap-s",
+        type=float,
+        default=DEFAULT_VISIT_GAP_S,
+        help="events further apart than this start a new visit; use the sink's visit_gap_s "
+        "(default %(default)s)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        path = sqlite_path(args.database)
+        if path is not None and not path.is_file():  # a rebuild must not create an empty store
+            print(f"face_visits: no event database at {path}", file=sys.stderr)
+            return 2
+        store = open_store(args.database, visit_gap_s=args.visit_gap_s)
+    except (DatabaseUrlError, ValueError) as err:
+        print(f"face_visits: {err}", file=sys.stderr)
+        return 2
+    try:
+        visits = store.rebuild_visits()
+    finally:
+        store.close()
+    print(f"{visits} visits (gap {args.visit_gap_s:g} s) rebuilt in {describe_database(args.database)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
