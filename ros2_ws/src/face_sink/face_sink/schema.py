@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -442,6 +442,42 @@ class EventStore:
                 f"DELETE FROM {VISITS_TABLE.name} WHERE face_id = {self.dialect.placeholder}", (int(face_id),)
             )
             return removed
+
+    def co_occurring_face_ids(self) -> set[tuple[int, int]]:
+        """Pairs ``(lower, higher)`` of face IDs seen in one frame (same camera and stamp): one frame
+        never shows one person twice, so such IDs are different people and must never be merged."""
+        with self._transaction() as cursor:
+            cursor.execute(
+                f"SELECT DISTINCT a.face_id, b.face_id FROM {EVENTS_TABLE.name} a "
+                f"JOIN {EVENTS_TABLE.name} b ON a.camera_id = b.camera_id AND a.stamp_ns = b.stamp_ns "
+                "AND a.face_id < b.face_id"
+            )
+            return {(int(a), int(b)) for a, b in cursor.fetchall()}
+
+    def merge_faces(self, survivors: Mapping[int, int]) -> int:
+        """Rewrite each merged face ID's events to its survivor (``{merged: survivor}``) and recompute
+        the survivors' visits, in one transaction; returns the events rewritten.
+
+        The moved events lose ``new_face``: the survivor was enrolled earlier, not by them."""
+        mark = self.dialect.placeholder
+        rewritten = 0
+        with self._transaction() as cursor:
+            touched: set[tuple[int, str]] = set()
+            for merged, survivor in sorted(survivors.items()):
+                key = (int(merged),)
+                cursor.execute(
+                    f"SELECT DISTINCT camera_id FROM {EVENTS_TABLE.name} WHERE face_id = {mark}", key
+                )
+                touched |= {(int(survivor), str(camera_id)) for (camera_id,) in cursor.fetchall()}
+                cursor.execute(
+                    f"UPDATE {EVENTS_TABLE.name} SET face_id = {mark}, new_face = {mark} "
+                    f"WHERE face_id = {mark}",
+                    (int(survivor), False, int(merged)),
+                )
+                rewritten += max(cursor.rowcount, 0)
+                cursor.execute(f"DELETE FROM {VISITS_TABLE.name} WHERE face_id = {mark}", key)
+            self._update_visits(cursor, touched)
+        return rewritten
 
     def purge_older_than(self, seconds: float, now_ns: int | None = None) -> int:
         """Delete events captured over ``seconds`` before ``now_ns`` (retention); returns rows removed."""

@@ -15,7 +15,7 @@ checkpointed and truncated, so their bytes do not linger on disk.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -163,6 +163,20 @@ class GalleryStore:
             removed = self._conn.execute("DELETE FROM descriptors WHERE face_id = ?", (face_id,)).rowcount
         self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return removed
+
+    def merge(self, survivors: Mapping[int, int]) -> int:
+        """Give each merged ID's descriptors to its survivor (``{merged: survivor}``) in one
+        transaction; return how many moved.
+
+        The counter row is left alone, so a merged ID, like an erased one, is never issued again.
+        """
+        moved = 0
+        with self._transaction():
+            for merged, survivor in sorted(survivors.items()):
+                moved += self._conn.execute(
+                    "UPDATE descriptors SET face_id = ? WHERE face_id = ?", (int(survivor), int(merged))
+                ).rowcount
+        return moved
 
     def close(self) -> None:
         self._conn.close()
