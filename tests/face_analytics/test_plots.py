@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from face_analytics.plots import plot_age_by_face, plot_gender_by_age
+from face_analytics.plots import plot_age_by_face, plot_dwell, plot_gender_by_age
 from face_analytics.stats import summarize
 from face_common.faces import Box, FaceEvent
 
@@ -29,3 +29,11 @@ def test_plots_are_non_empty_pngs(tmp_path, data):
     ):
         content = path.read_bytes()
         assert content.startswith(PNG_SIGNATURE) and len(content) > 2000
+
+
+@pytest.mark.parametrize(
+    "groups", [({"cam0": [1.0, 5.0, 9.0]}, {"25-34 female": [1.0, 9.0], "unknown unknown": [5.0]}), ({}, {})]
+)
+def test_dwell_plot_is_a_non_empty_png_with_and_without_visits(tmp_path, groups):
+    content = plot_dwell(*groups, tmp_path / "dwell.png").read_bytes()
+    assert content.startswith(PNG_SIGNATURE) and len(content) > 2000

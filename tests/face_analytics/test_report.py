@@ -54,3 +54,35 @@ def test_missing_database_is_a_clear_error_not_a_new_file(tmp_path, capsys):
     assert main(["--database", str(database)]) == 2
     assert "no event database" in capsys.readouterr().err
     assert not database.exists()
+
+
+def test_report_prints_repeat_customers_and_dwell_from_the_visits_table(tmp_path, capsys):
+    """Two cameras, a return 3 days later, through the writer (which keeps the visits table)."""
+    monday = 1_699_833_600 * S  # 2023-11-13 00:00 UTC, a Monday
+    hour, day = 3600 * S, 86_400 * S
+    visits = [  # (face, camera, start, dwell s, age, gender); each visit is two events
+        (1, "cam0", monday + 10 * hour, 300, 30.0, "female"),
+        (1, "cam1", monday + 10 * hour + 360 * S, 240, 30.0, "female"),  # same trip, other camera
+        (1, "cam0", monday + 3 * day + 10 * hour + 600 * S, 600, 31.0, "female"),  # 3 days after leaving
+        (2, "cam0", monday + 6 * day + 23 * hour, 120, 70.0, "male"),  # Sunday: ISO week 46
+    ]
+    events = [
+        FaceEvent(cam, start + dt * S, 0, fid, age, g, Box(1, 2, 3, 4), 0.2, False)
+        for fid, cam, start, dwell, age, g in visits
+        for dt in (0, dwell)
+    ]
+    database = tmp_path / "events.sqlite"
+    store = open_sqlite_store(database)
+    store.write_events(events)
+    store.close()
+    assert main(["--database", str(database), "--plots-dir", str(tmp_path / "plots")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    # day: customers, new, returning, visits/customer, median days since last visit
+    assert lines.count("2023-11-13          1      1          0         1.00                -") == 1
+    assert "2023-11-16          1      0          1         1.00              3.0" in lines
+    assert "2023-W46            2      2          0         1.50                -" in lines
+    assert "cam0                 3      300.0      540.0" in lines  # 120, 300, 600 s
+    assert "cam1                 1      240.0      240.0" in lines
+    assert "25-34 female         3      300.0      540.0" in lines  # 240, 300, 600 s
+    assert "65+ male             1      120.0      120.0" in lines
+    assert_png(tmp_path / "plots" / "dwell.png")

@@ -1,4 +1,5 @@
-"""The report's figures as PNG files: age estimates by face ID (seed Fig. 10), gender by age (Fig. 11).
+"""The report's figures as PNG files: age estimates by face ID (seed Fig. 10), gender by age (Fig. 11),
+dwell time per camera and per age/gender bucket.
 
 Figures are built on ``matplotlib.figure.Figure`` directly, so nothing depends on pyplot's global
 state or on a display: the report runs headless on a server.
@@ -55,6 +56,29 @@ def plot_gender_by_age(summary: Summary, path: str | Path) -> Path:
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title("Customers by age and gender")
     ax.legend()
+    return _save(fig, path)
+
+
+def plot_dwell(
+    by_camera: dict[str, list[float]], by_bucket: dict[str, list[float]], path: str | Path
+) -> Path:
+    """Box plots of visit dwell seconds per camera (left) and per age/gender bucket (right), p90 marked."""
+    fig = Figure(figsize=(max(8.0, 3.0 + 0.6 * (len(by_camera) + len(by_bucket))), 4.5), layout="constrained")
+    fig.suptitle("Dwell time per visit (box: quartiles and median, red triangle: 90th percentile)")
+    for ax, groups, title in (
+        (fig.add_subplot(1, 2, 1), by_camera, "per camera"),
+        (fig.add_subplot(1, 2, 2), by_bucket, "per age/gender bucket"),
+    ):
+        if groups:
+            positions = range(1, len(groups) + 1)
+            ax.boxplot(list(groups.values()), positions=positions, tick_labels=list(groups))
+            p90 = [np.percentile(dwell, 90) for dwell in groups.values()]
+            ax.scatter(positions, p90, marker="v", color="tab:red", zorder=3)
+            ax.tick_params(axis="x", labelrotation=45)
+        else:
+            ax.text(0.5, 0.5, "no visits", ha="center", va="center", transform=ax.transAxes)
+        ax.set_ylabel("dwell per visit (s)")
+        ax.set_title(title)
     return _save(fig, path)
 
 
