@@ -9,11 +9,17 @@ tests so, as a user's clone runs them; see ``face_eval.data_paths``).
 Fast DDS reads its XML profile once per process, when the first participant is made, so the
 launcher's set-up (``ros_processes.DDS_SETTINGS``: 32 MB shared memory for 720p frames, no TCP)
 is put in the environment here, before any test makes one; node processes inherit it.
+
+A test run started in the background (``cmd &``, nohup, some CI runners) inherits SIGINT
+*ignored*, and an ignored signal stays ignored across exec: every process a test starts would
+then shrug off the Ctrl-C the stop tests send. ``graph_launch`` sets its own SIGINT handler, which
+exec resets to the default in its nodes; the test process does the same here.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +29,8 @@ from ros_processes import DDS_SETTINGS, RosProcesses, claim_domain_id
 
 os.environ.pop("FASTDDS_BUILTIN_TRANSPORTS", None)
 os.environ.update(DDS_SETTINGS)
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
