@@ -21,6 +21,7 @@ setup(
             "face_erase = face_analytics.erase:main",
             "face_visits = face_analytics.visits:main",
             "face_merge = face_analytics.merge:main",
+            "face_heatmap = face_analytics.heatmap:main",
             # Command-line tools of kafka_bridge: kept on PATH (bin/), unlike its nodes in lib/kafka_bridge.
             "events_to_db = kafka_bridge.events_to_db:main",
             "local_kafka_broker = kafka_bridge.local_broker:main",

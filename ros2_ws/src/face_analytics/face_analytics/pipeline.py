@@ -15,14 +15,13 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 from agegender_node.attribution import AttributionSettings, FaceAttributor
 from face_common.faces import FaceEvent, FrameFaces, FrameRef
 from face_detect_node.detection import DetectionConfig, FaceFinder
-from face_sink.schema import EventStore
+from face_sink.schema import EventStore, utc_ns
 from identity_node.identification import FaceIdentifier, IdentitySettings
 
 log = logging.getLogger(__name__)
@@ -52,10 +51,7 @@ def parse_start(text: str | None, source: Path) -> int:
     the source's mtime. Processing and scoring read it alike, so they put events on the same frames."""
     if text is None:
         return source.stat().st_mtime_ns
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return round(moment.timestamp() * 1e6) * 1000
+    return utc_ns(text)
 
 
 @dataclass(frozen=True)
