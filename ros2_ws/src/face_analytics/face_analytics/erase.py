@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from face_sink.crop_archive import CropArchive
-from face_sink.mysql_store import describe_database, open_store
-from face_sink.schema import DEFAULT_SQLITE_PATH
+from face_sink.mysql_store import add_database_option, describe_database, open_store
 from identity_node.descriptor import DEFAULT_DESCRIPTOR_BACKEND, DESCRIPTOR_BACKENDS, DESCRIPTOR_SIZE
 from identity_node.gallery import FaceGallery
 from identity_node.gallery_store import GalleryInUseError
@@ -49,11 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--gallery", type=Path, default=Path("out/gallery.sqlite"), help="identity gallery file"
     )
-    parser.add_argument(
-        "--database",
-        default=str(DEFAULT_SQLITE_PATH),
-        help="event store: SQLite path, sqlite:///… or mysql://…",
-    )
+    add_database_option(parser)
     parser.add_argument("--crops-dir", type=Path, default=Path("out/crops"), help="the sink's crops_dir")
     parser.add_argument(
         "--descriptor-backend",

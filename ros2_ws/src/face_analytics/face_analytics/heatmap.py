@@ -20,8 +20,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 from face_common.faces import Box, FaceEvent
-from face_sink.mysql_store import DatabaseUrlError, describe_database, open_store, sqlite_path
-from face_sink.schema import DEFAULT_SQLITE_PATH, EventStore, utc_ns
+from face_sink.mysql_store import (
+    DatabaseUrlError,
+    add_database_option,
+    describe_database,
+    open_store,
+    sqlite_path,
+)
+from face_sink.schema import EventStore, utc_ns
 
 DEFAULT_MAX_WEIGHT_S = 1.0  # a frame counts for at most this long: gaps between customers are not dwell
 DEFAULT_CELL_PX = 8  # grid cell size: 1/8 of the frame's resolution
@@ -150,12 +156,7 @@ def background_image(reference: Path | None, width: int, height: int) -> np.ndar
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="face_heatmap", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--database",
-        default=str(DEFAULT_SQLITE_PATH),
-        help="event store: SQLite file, sqlite:///path or mysql://user@host:port/db "
-        "(password in $FACE_DB_PASSWORD)",
-    )
+    add_database_option(parser)
     parser.add_argument(
         "--camera-id", required=True, help="camera whose events to map (the events' camera_id)"
     )

@@ -23,8 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from face_sink.mysql_store import DatabaseUrlError, describe_database, open_store, sqlite_path
-from face_sink.schema import DEFAULT_SQLITE_PATH
+from face_sink.mysql_store import (
+    DatabaseUrlError,
+    add_database_option,
+    describe_database,
+    open_store,
+    sqlite_path,
+)
 from face_sink.visits import DEFAULT_VISIT_GAP_S
 from identity_node.descriptor import DEFAULT_DESCRIPTOR_BACKEND, DESCRIPTOR_BACKENDS, DESCRIPTOR_SIZE
 from identity_node.gallery import DEFAULT_MATCH_THRESHOLD
@@ -122,11 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--gallery", type=Path, default=Path("out/gallery.sqlite"), help="identity gallery file"
     )
-    parser.add_argument(
-        "--database",
-        default=str(DEFAULT_SQLITE_PATH),
-        help="event store: SQLite path, sqlite:///… or mysql://… (password in $FACE_DB_PASSWORD)",
-    )
+    add_database_option(parser)
     parser.add_argument(
         "--descriptor-backend",
         choices=sorted(DESCRIPTOR_BACKENDS),

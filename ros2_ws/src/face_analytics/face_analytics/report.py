@@ -15,8 +15,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from face_sink.mysql_store import DatabaseUrlError, open_store, sqlite_path
-from face_sink.schema import DEFAULT_SQLITE_PATH, utc_text
+from face_sink.mysql_store import DatabaseUrlError, add_database_option, open_store, sqlite_path
+from face_sink.schema import utc_text
 from face_sink.visits import DEFAULT_VISIT_GAP_S
 
 from face_analytics.plots import plot_age_by_face, plot_dwell, plot_gender_by_age
@@ -92,12 +92,7 @@ def format_dwell(rows: Sequence[DwellRow], group: str) -> list[str]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="face_report", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--database",
-        default=str(DEFAULT_SQLITE_PATH),
-        help="event store: SQLite file, sqlite:///path or mysql://user@host:port/db "
-        "(password in $FACE_DB_PASSWORD)",
-    )
+    add_database_option(parser)
     parser.add_argument("--camera-id", help="only this camera (default: all)")
     parser.add_argument(
         "--visit-gap-s",

@@ -10,19 +10,19 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from face_sink.mysql_store import DatabaseUrlError, describe_database, open_store, sqlite_path
-from face_sink.schema import DEFAULT_SQLITE_PATH
+from face_sink.mysql_store import (
+    DatabaseUrlError,
+    add_database_option,
+    describe_database,
+    open_store,
+    sqlite_path,
+)
 from face_sink.visits import DEFAULT_VISIT_GAP_S
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="face_visits", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--database",
-        default=str(DEFAULT_SQLITE_PATH),
-        help="event store: SQLite file, sqlite:///path or mysql://user@host:port/db "
-        "(password in $FACE_DB_PASSWORD)",
-    )
+    add_database_option(parser)
     parser.add_argument(
         "--rebuild", action="store_true", required=True, help="recompute every visit from the events"
     )

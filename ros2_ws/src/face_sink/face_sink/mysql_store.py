@@ -17,6 +17,7 @@ one string in a launch file or a command line:
 
 from __future__ import annotations
 
+import argparse
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from face_sink.schema import MYSQL, EventStore, open_sqlite_store
+from face_sink.schema import DEFAULT_SQLITE_PATH, MYSQL, EventStore, open_sqlite_store
 from face_sink.visits import DEFAULT_VISIT_GAP_S
 
 PASSWORD_ENV = "FACE_DB_PASSWORD"
@@ -126,6 +127,16 @@ def parse_mysql_url(url: str, env: Mapping[str, str] | None = None) -> MysqlSett
     options = dict(_option(name, value) for name, value in parse_qsl(parts.query, keep_blank_values=True))
     password = env.get(PASSWORD_ENV) or unquote(parts.password or "")
     return MysqlSettings(parts.hostname, port, unquote(parts.username), database, password, options)
+
+
+def add_database_option(parser: argparse.ArgumentParser) -> None:
+    """``--database``, the event store every command reads or writes, with one default and help."""
+    parser.add_argument(
+        "--database",
+        default=str(DEFAULT_SQLITE_PATH),
+        help="event store: SQLite file, sqlite:///path or mysql://user@host:port/db "
+        "(password in $FACE_DB_PASSWORD)",
+    )
 
 
 def describe_database(url: str | Path) -> str:
