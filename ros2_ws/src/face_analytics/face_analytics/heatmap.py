@@ -24,8 +24,7 @@ from face_sink.mysql_store import (
     DatabaseUrlError,
     add_database_option,
     describe_database,
-    open_store,
-    sqlite_path,
+    open_existing_store,
 )
 from face_sink.schema import EventStore, utc_ns
 
@@ -192,11 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.width <= 0 or args.height <= 0:
             raise ValueError("--width and --height must be positive")
         background = background_image(args.reference, args.width, args.height)
-        path = sqlite_path(args.database)
-        if path is not None and not path.is_file():  # a heat map must not create an empty store
-            print(f"face_heatmap: no event database at {path}", file=sys.stderr)
-            return 2
-        store = open_store(args.database)
+        store = open_existing_store(args.database)
     except (DatabaseUrlError, ValueError) as err:
         print(f"face_heatmap: {err}", file=sys.stderr)
         return 2

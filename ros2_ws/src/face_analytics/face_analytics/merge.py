@@ -27,8 +27,7 @@ from face_sink.mysql_store import (
     DatabaseUrlError,
     add_database_option,
     describe_database,
-    open_store,
-    sqlite_path,
+    open_existing_store,
 )
 from face_sink.visits import DEFAULT_VISIT_GAP_S
 from identity_node.descriptor import DEFAULT_DESCRIPTOR_BACKEND, DESCRIPTOR_BACKENDS, DESCRIPTOR_SIZE
@@ -159,20 +158,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     kind = DESCRIPTOR_BACKENDS[args.descriptor_backend].name
     try:
-        path = sqlite_path(args.database)
-        if path is not None and not path.is_file():  # merging must not create an empty store
-            print(f"face_merge: no event database at {path}", file=sys.stderr)
-            return 2
-        # The gallery first: its lock keeps the identity node out until the merge is done.
-        gallery = GalleryStore(args.gallery, kind, DESCRIPTOR_SIZE)
-    except GalleryInUseError as err:
-        print(f"face_merge: {err}: stop the identity node first; nothing was merged", file=sys.stderr)
-        return 2
+        store = open_existing_store(args.database, visit_gap_s=args.visit_gap_s)
     except (DatabaseUrlError, ValueError) as err:
         print(f"face_merge: {err}", file=sys.stderr)
         return 2
     try:
-        store = open_store(args.database, visit_gap_s=args.visit_gap_s)
+        # The gallery's lock keeps the identity node out until the merge is done.
+        try:
+            gallery = GalleryStore(args.gallery, kind, DESCRIPTOR_SIZE)
+        except GalleryInUseError as err:
+            print(f"face_merge: {err}: stop the identity node first; nothing was merged", file=sys.stderr)
+            return 2
         try:
             stored = gallery.load()
             plan = plan_merges(
@@ -187,9 +183,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             events = store.merge_faces(plan.survivors)
             descriptors = gallery.merge(plan.survivors)
         finally:
-            store.close()
+            gallery.close()
     finally:
-        gallery.close()
+        store.close()
     print(
         f"{len(plan.survivors)} IDs merged: {descriptors} descriptors in {args.gallery}, "
         f"{events} events in {describe_database(args.database)}"

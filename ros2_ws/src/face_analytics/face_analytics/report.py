@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from face_sink.mysql_store import DatabaseUrlError, add_database_option, open_store, sqlite_path
+from face_sink.mysql_store import DatabaseUrlError, add_database_option, open_existing_store
 from face_sink.schema import utc_text
 from face_sink.visits import DEFAULT_VISIT_GAP_S
 
@@ -108,11 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        path = sqlite_path(args.database)
-        if path is not None and not path.is_file():  # a report must not create an empty store
-            print(f"face_report: no event database at {path}", file=sys.stderr)
-            return 2
-        store = open_store(args.database)
+        store = open_existing_store(args.database)
     except DatabaseUrlError as err:
         print(f"face_report: {err}", file=sys.stderr)
         return 2

@@ -14,8 +14,7 @@ from face_sink.mysql_store import (
     DatabaseUrlError,
     add_database_option,
     describe_database,
-    open_store,
-    sqlite_path,
+    open_existing_store,
 )
 from face_sink.visits import DEFAULT_VISIT_GAP_S
 
@@ -39,11 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        path = sqlite_path(args.database)
-        if path is not None and not path.is_file():  # a rebuild must not create an empty store
-            print(f"face_visits: no event database at {path}", file=sys.stderr)
-            return 2
-        store = open_store(args.database, visit_gap_s=args.visit_gap_s)
+        store = open_existing_store(args.database, visit_gap_s=args.visit_gap_s)
     except (DatabaseUrlError, ValueError) as err:
         print(f"face_visits: {err}", file=sys.stderr)
         return 2

@@ -26,7 +26,7 @@ from face_analytics.pipeline import FrameClock, parse_start
 from face_analytics.stats import summarize
 from face_common.faces import UNKNOWN_FACE_ID, Box, FaceEvent
 from face_common.geometry import match_greedy
-from face_sink.schema import open_sqlite_store
+from face_sink.mysql_store import open_existing_store
 from face_sink.visits import visit_spans
 
 from face_eval.records import read_csv_rows
@@ -364,15 +364,13 @@ def scenario_tables(args: argparse.Namespace) -> dict[str, list[Row]]:
     """Read the scenario and the event store named by ``args`` and score them."""
     if args.every < 1:
         raise ValueError("--every must be >= 1")
-    if not args.database.is_file():  # opening would create an empty store
-        raise ValueError(f"no event database at {args.database}")
-    settings = read_settings(args.scenario)
-    truth, visits = read_truth(args.scenario)
-    store = open_sqlite_store(args.database)
+    store = open_existing_store(args.database)
     try:
         events = store.read_events(camera_id=args.camera_id)
     finally:
         store.close()
+    settings = read_settings(args.scenario)
+    truth, visits = read_truth(args.scenario)
     clock = FrameClock(parse_start(args.start, args.scenario / VIDEO_FILE), settings.fps)
     gap = settings.return_gap_s / 2 if args.visit_gap_s is None else args.visit_gap_s
     tables = score_scenario(

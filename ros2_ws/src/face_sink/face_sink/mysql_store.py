@@ -184,3 +184,12 @@ def open_store(
     raise DatabaseUrlError(
         f"unsupported database {describe_database(url)}: use a file path, sqlite:///path or mysql://..."
     )
+
+
+def open_existing_store(url: str | Path, visit_gap_s: float = DEFAULT_VISIT_GAP_S) -> EventStore:
+    """:func:`open_store`, refusing a SQLite file that does not exist: a command that reads or
+    changes events must not create an empty store (and report nothing as if all were well)."""
+    path = sqlite_path(url)
+    if path is not None and not path.is_file():
+        raise DatabaseUrlError(f"no event database at {path}")
+    return open_store(url, visit_gap_s=visit_gap_s)
