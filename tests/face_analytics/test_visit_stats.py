@@ -51,14 +51,26 @@ def test_periods_are_utc_days_and_iso_weeks():
 
 
 def test_store_visits_merge_cameras_within_the_gap_only():
-    trips = store_visits(hand_made(), visit_gap_s=1800)
+    visits = hand_made()
+    trips = store_visits(visits, visit_gap_s=1800)
     assert trips == [
-        StoreVisit(1, at(13, 10, 0), at(13, 10, 10)),
-        StoreVisit(1, at(16, 10, 10), at(16, 10, 20)),
-        StoreVisit(2, at(19, 23, 50), at(20, 0, 10)),
-        StoreVisit(2, at(20, 12, 0), at(20, 12, 2)),
+        StoreVisit(1, at(13, 10, 0), at(13, 10, 10), (visits[0], visits[1])),
+        StoreVisit(1, at(16, 10, 10), at(16, 10, 20), (visits[2],)),
+        StoreVisit(2, at(19, 23, 50), at(20, 0, 10), (visits[3],)),
+        StoreVisit(2, at(20, 12, 0), at(20, 12, 2), (visits[4],)),
     ]
-    assert len(store_visits(hand_made(), visit_gap_s=30)) == 5  # 60 s between the cameras: two trips
+    assert len(store_visits(visits, visit_gap_s=30)) == 5  # 60 s between the cameras: two trips
+
+
+def test_a_store_visit_is_a_journey_through_its_cameras_in_order():
+    trip = store_visits(hand_made(), visit_gap_s=1800)[0]
+    assert (trip.cameras, trip.transit_s) == (("cam0", "cam1"), (60.0,))
+    overlapping = [
+        visit(3, "cam1", at(13, 10, 1), at(13, 10, 3)),
+        visit(3, "cam0", at(13, 10, 0), at(13, 10, 2)),
+    ]
+    (both,) = store_visits(overlapping, visit_gap_s=0)
+    assert (both.cameras, both.transit_s) == (("cam0", "cam1"), (0.0,))  # seen on both at once
 
 
 def test_repeat_customers_by_day():

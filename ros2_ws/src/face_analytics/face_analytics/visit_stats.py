@@ -9,6 +9,7 @@ keyed by the start of the visit, so a visit over midnight counts once, on the da
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -25,11 +26,27 @@ NS_PER_DAY = 86_400 * 10**9
 
 @dataclass(frozen=True)
 class StoreVisit:
-    """One trip of one customer to the store, over every camera that saw it."""
+    """One trip of one customer to the store, over every camera that saw it.
+
+    ``stops`` are its camera visits by start time: the customer's journey through the store.
+    """
 
     face_id: int
     start_ns: int
     end_ns: int
+    stops: tuple[Visit, ...] = ()
+
+    @property
+    def cameras(self) -> tuple[str, ...]:
+        """The journey: cameras in the order the customer reached them."""
+        return tuple(stop.camera_id for stop in self.stops)
+
+    @property
+    def transit_s(self) -> tuple[float, ...]:
+        """Seconds from leaving each camera to appearing on the next (0 where the views overlap)."""
+        return tuple(
+            max(0, after.start_ns - before.end_ns) / 1e9 for before, after in itertools.pairwise(self.stops)
+        )
 
 
 @dataclass(frozen=True)
@@ -77,13 +94,16 @@ def store_visits(visits: Iterable[Visit], visit_gap_s: float) -> list[StoreVisit
         by_face[visit.face_id].append(visit)
     merged: list[StoreVisit] = []
     for face_id in sorted(by_face):
-        spans: list[tuple[int, int]] = []
-        for visit in sorted(by_face[face_id], key=lambda v: v.start_ns):
-            if spans and visit.start_ns - spans[-1][1] <= gap_ns:
-                spans[-1] = (spans[-1][0], max(spans[-1][1], visit.end_ns))
+        trips: list[StoreVisit] = []
+        for visit in sorted(by_face[face_id], key=lambda v: (v.start_ns, v.camera_id)):
+            if trips and visit.start_ns - trips[-1].end_ns <= gap_ns:
+                last = trips[-1]
+                trips[-1] = StoreVisit(
+                    face_id, last.start_ns, max(last.end_ns, visit.end_ns), (*last.stops, visit)
+                )
             else:
-                spans.append((visit.start_ns, visit.end_ns))
-        merged += [StoreVisit(face_id, start, end) for start, end in spans]
+                trips.append(StoreVisit(face_id, visit.start_ns, visit.end_ns, (visit,)))
+        merged += trips
     return merged
 
 
