@@ -88,7 +88,41 @@ def test_image_folder_groups_one_person_and_survives_a_corrupt_file(face_data, t
     assert ids_by_second[2].isdisjoint(ids_by_second[0]), "Kit Harington gets another"
 
 
+def photo_folder(folder, photos):
+    folder.mkdir()
+    for number, photo in enumerate(photos):
+        shutil.copy(photo, folder / f"{number}.jpg")
+    return folder
+
+
+def test_two_cameras_share_one_gallery_and_run_in_stamp_order(face_data, tmp_path, capsys):
+    examples = face_data / "identity" / "images" / "face_recognition" / "examples"
+    knn = examples / "knn_examples"
+    door = photo_folder(
+        tmp_path / "door", [examples / "obama-240p.jpg", knn / "train" / "kit_harington" / "john1.jpeg"]
+    )
+    till = photo_folder(
+        tmp_path / "till", [knn / "train" / "rose_leslie" / "img1.jpg", knn / "test" / "obama1.jpg"]
+    )
+    args = [f"door={door}", f"till={till}", "--start", START, *MODEL_ARGS]
+    args += ["--database", str(tmp_path / "events.sqlite"), "--gallery", str(tmp_path / "gallery.sqlite")]
+
+    assert main(args) == 0
+    assert "cameras door, till: frames 4 (unreadable 0)" in capsys.readouterr().out
+    ids = {}
+    for e in read_events(tmp_path / "events.sqlite"):
+        ids.setdefault((e.camera_id, (e.stamp_ns - START_NS) // 10**9), set()).add(e.face_id)
+    assert set(ids) == {("door", 0), ("door", 1), ("till", 0), ("till", 1)}, "both cameras' frames, 1 s apart"
+    assert ids["door", 0] == ids["till", 1], "Obama has one face ID on both cameras"
+    # IDs are given in the order faces are first seen: door's second 0, till's second 0, door's second 1.
+    assert max(ids["door", 0]) < min(ids["till", 0]) and max(ids["till", 0]) < min(ids["door", 1])
+
+
 def test_bad_arguments_are_refused(tmp_path, capsys):
     assert main([str(tmp_path / "missing.mp4"), "--no-progress"]) == 2
     assert main([str(tmp_path), "--every", "0"]) == 2
     assert "--every" in capsys.readouterr().err
+    assert main([str(tmp_path), f"till={tmp_path}", "--no-progress"]) == 2
+    assert "CAMERA=PATH" in capsys.readouterr().err
+    assert main([f"till={tmp_path}", f"till={tmp_path}", "--no-progress"]) == 2
+    assert "named twice" in capsys.readouterr().err

@@ -16,6 +16,7 @@ from face_analytics.pipeline import (
     FrameClock,
     Pipeline,
     SourceFrame,
+    interleave_by_stamp,
     open_pipeline,
     parse_start,
     process_frames,
@@ -55,10 +56,38 @@ def test_frame_clock_stamps_frames_and_finds_them_again() -> None:
 
 
 class _TwoFaces:
-    """Stands in for FaceFinder: two faces in every frame."""
+    """Stands in for FaceFinder: two faces in every frame, of the one camera it was made for."""
+
+    def __init__(self, camera_id: str = "cam") -> None:
+        self.camera_id = camera_id
 
     def find(self, image_bgr: np.ndarray, frame: FrameRef) -> FrameFaces:
+        assert frame.camera_id == self.camera_id, "each camera has its own detector and tracker"
         return FrameFaces(frame, [Face(i, Box(10 + 50 * i, 10, 40, 40), 0.9) for i in range(2)])
+
+
+def test_cameras_are_interleaved_by_stamp_and_each_gets_its_own_finder(tmp_path: Path) -> None:
+    image = np.zeros((120, 160, 3), np.uint8)
+    door = [SourceFrame(FrameRef("door", stamp), image, f"door {stamp}") for stamp in (0, 10, 20)]
+    till = [SourceFrame(FrameRef("till", stamp), image, f"till {stamp}") for stamp in (5, 10, 30)]
+    merged = list(interleave_by_stamp([door, till]))
+    assert [s.name for s in merged] == ["door 0", "till 5", "door 10", "till 10", "door 20", "till 30"]
+
+    seen: list[tuple[str, int]] = []
+
+    def identify(frame_faces: FrameFaces) -> list[str]:
+        seen.append((frame_faces.frame.camera_id, frame_faces.frame.stamp_ns))
+        return []
+
+    pipeline = Pipeline(_TwoFaces, [identify])
+    store = open_sqlite_store(tmp_path / "events.sqlite")
+    try:
+        counters = process_frames(merged, pipeline, store)
+    finally:
+        store.close()
+    assert seen == [(s.frame.camera_id, s.frame.stamp_ns) for s in merged], "one stage serves both cameras"
+    assert sorted(pipeline.finders) == ["door", "till"]
+    assert counters.events_inserted == 12
 
 
 def test_frames_go_through_the_stages_in_order_and_each_face_is_one_event(tmp_path: Path) -> None:
@@ -85,7 +114,7 @@ def test_frames_go_through_the_stages_in_order_and_each_face_is_one_event(tmp_pa
     ]
     store = open_sqlite_store(tmp_path / "events.sqlite")
     try:
-        counters = process_frames(frames, Pipeline(_TwoFaces(), [identify, attribute]), store)
+        counters = process_frames(frames, Pipeline(_TwoFaces, [identify, attribute]), store)
         events = store.read_events()
     finally:
         store.close()
@@ -112,7 +141,9 @@ def test_open_pipeline_builds_the_graphs_chain_from_the_node_settings(
     store = open_sqlite_store(tmp_path / "events.sqlite")
     try:
         with open_pipeline(detection, identity, attribution, tmp_path / "gallery.sqlite") as pipeline:
-            assert isinstance(pipeline.finder, FaceFinder) and pipeline.finder.config == detection
+            finder = pipeline.finder("cam")
+            assert isinstance(finder, FaceFinder) and finder.config == detection
+            assert pipeline.finder("cam") is finder, "one detector and tracker per camera"
             identify, attribute = pipeline.stages
             assert isinstance(identify.__self__, FaceIdentifier)
             assert isinstance(attribute.__self__, FaceAttributor)

@@ -1,11 +1,13 @@
-"""``face_offline``: a video file or image folder through the graph's cores into the event store, no ROS.
+"""``face_offline``: recorded cameras (video files, image folders) through the graph's cores, no ROS.
 
 Recorded footage and evaluations need the same events the live graph writes, so each frame goes
 through the chain the nodes run, built by :func:`face_analytics.pipeline.open_pipeline` (detection
 every few frames, tracks in between -> identity with the persistent gallery -> age/gender), into
 ``face_sink.schema.EventStore``. Frames are stamped from the file, not the clock (frame index /
-fps after ``--start``, which defaults to the source's modification time), so processing the same
-footage twice writes the same natural keys and adds no rows.
+fps after ``--start``, which defaults to the first source's modification time), so processing the
+same footage twice writes the same natural keys and adds no rows. Several sources
+(``CAMERA=PATH ...``, a store day's cameras) share one ``--start`` and run as the graph runs them:
+a detector and tracker per camera, one gallery for all, frames in stamp order.
 """
 
 from __future__ import annotations
@@ -29,7 +31,14 @@ from face_sink.schema import DEFAULT_SQLITE_PATH, open_sqlite_store
 from identity_node.identification import IdentitySettings
 from tqdm import tqdm
 
-from face_analytics.pipeline import FrameClock, SourceFrame, open_pipeline, parse_start, process_frames
+from face_analytics.pipeline import (
+    FrameClock,
+    SourceFrame,
+    interleave_by_stamp,
+    open_pipeline,
+    parse_start,
+    process_frames,
+)
 
 DEFAULT_FOLDER_FPS = 1.0
 
@@ -96,14 +105,55 @@ def sampled_frame_count(source: Path, every: int) -> int | None:
     return (total + every - 1) // every
 
 
+@dataclass(frozen=True)
+class CameraSource:
+    """One camera's recording (a ``[CAMERA=]PATH`` argument)."""
+
+    camera_id: str | None  # None: a bare path, which takes --camera-id
+    path: Path
+
+    @classmethod
+    def parse(cls, text: str) -> CameraSource:
+        """``CAMERA=PATH`` or a bare ``PATH`` (a path with '=' in it needs the ``CAMERA=`` prefix)."""
+        camera_id, sep, path = text.partition("=")
+        if not sep:
+            return cls(None, Path(text))
+        if not camera_id or "/" in camera_id or not path:
+            raise argparse.ArgumentTypeError(f"{text!r}: expected [CAMERA=]PATH")
+        return cls(camera_id, Path(path))
+
+
+def camera_sources(sources: Sequence[CameraSource], default_camera_id: str) -> list[CameraSource]:
+    """Every source with its camera id; raises ValueError on a bare path among several sources
+    or a camera named twice."""
+    if len(sources) > 1 and any(source.camera_id is None for source in sources):
+        raise ValueError("with several sources, name each one's camera: CAMERA=PATH")
+    named = [CameraSource(source.camera_id or default_camera_id, source.path) for source in sources]
+    camera_ids = [source.camera_id for source in named]
+    if len(set(camera_ids)) < len(camera_ids):
+        raise ValueError(f"a camera named twice: {', '.join(camera_ids)}")
+    return named
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="face_offline", description=__doc__.splitlines()[0])
-    parser.add_argument("source", type=Path, help="video file or folder of images")
+    parser.add_argument(
+        "sources",
+        nargs="+",
+        type=CameraSource.parse,
+        metavar="[CAMERA=]PATH",
+        help="video file or folder of images per camera; a bare path (one source only) is --camera-id's",
+    )
     parser.add_argument("--database", type=Path, default=DEFAULT_SQLITE_PATH, help="SQLite event store")
     parser.add_argument("--gallery", type=Path, default=Path("face_gallery.sqlite"), help="face gallery file")
-    parser.add_argument("--camera-id", default="camera", help="camera id written with the events")
-    parser.add_argument("--start", help="capture time of the first frame, ISO 8601 (default: source mtime)")
-    parser.add_argument("--fps", type=float, help="frame rate (default: the video's; 1 for a folder)")
+    parser.add_argument("--camera-id", default="camera", help="camera id of a bare PATH")
+    parser.add_argument(
+        "--start",
+        help="capture time of every source's first frame, ISO 8601 (default: the first source's mtime)",
+    )
+    parser.add_argument(
+        "--fps", type=float, help="frame rate of every source (default: each video's; 1 for a folder)"
+    )
     parser.add_argument("--every", type=int, default=1, help="process every N-th frame")
     parser.add_argument("--width", type=int, default=1280, help="frame width, as camera_node's width")
     parser.add_argument("--height", type=int, default=720, help="frame height, as camera_node's height")
@@ -134,27 +184,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.every < 1:
         print("face_offline: --every must be >= 1", file=sys.stderr)
         return 2
-    if not args.source.exists():
-        print(f"face_offline: no such file or folder {args.source}", file=sys.stderr)
-        return 2
-    start_ns = parse_start(args.start, args.source)
     try:
-        fps = args.fps or source_fps(args.source)
+        sources = camera_sources(args.sources, args.camera_id)
+        for source in sources:
+            if not source.path.exists():
+                raise ValueError(f"no such file or folder {source.path}")
+        start_ns = parse_start(args.start, sources[0].path)
         size = FrameSize(args.width, args.height, args.resize_mode)
-        frames = source_frames(args.source, args.camera_id, FrameClock(start_ns, fps), size, args.every)
+        fps = {source.camera_id: args.fps or source_fps(source.path) for source in sources}
+        cameras = [
+            source_frames(
+                source.path, source.camera_id, FrameClock(start_ns, fps[source.camera_id]), size, args.every
+            )
+            for source in sources
+        ]
     except (SourceError, ValueError) as err:
         print(f"face_offline: {err}", file=sys.stderr)
         return 2
-    detection = from_arguments(args, DetectionConfig, frame_rate=fps / args.every)
+    detection = {
+        camera_id: from_arguments(args, DetectionConfig, frame_rate=camera_fps / args.every)
+        for camera_id, camera_fps in fps.items()
+    }
     identity = from_arguments(args, IdentitySettings)
     attribution = from_arguments(
         args, AttributionSettings, max_views_per_track=args.max_views_per_track, model_dir=args.model_dir
     )
+    counts = [sampled_frame_count(source.path, args.every) for source in sources]
     with open_pipeline(detection, identity, attribution, args.gallery) as pipeline:
         store = open_sqlite_store(args.database)
         progress = tqdm(
-            frames,
-            total=sampled_frame_count(args.source, args.every),
+            interleave_by_stamp(cameras),
+            total=None if None in counts else sum(counts),
             unit="frame",
             disable=args.no_progress,
         )
@@ -163,8 +223,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             store.close()
     print(
-        f"frames {counters.frames} (unreadable {counters.unreadable_frames}), faces {counters.faces} "
-        f"(skipped by a stage {counters.skipped_faces}), "
+        f"cameras {', '.join(fps)}: frames {counters.frames} (unreadable {counters.unreadable_frames}), "
+        f"faces {counters.faces} (skipped by a stage {counters.skipped_faces}), "
         f"new events {counters.events_inserted} -> {args.database}"
     )
     return 0

@@ -4,17 +4,21 @@ tests run so that they see exactly what the nodes would.
 :func:`open_pipeline` is the one place that builds the chain from the nodes' settings dataclasses
 (``DetectionConfig`` -> ``FaceFinder``, ``IdentitySettings`` -> ``FaceIdentifier``,
 ``AttributionSettings`` -> ``FaceAttributor``), in the graph's order; :func:`process_frames` runs
-recorded frames through it into an event store. A :class:`FrameClock` stamps recorded frames from
-the file, not the wall clock, so the same footage always gives the same events (and an evaluation
-can find the frame of an event).
+recorded frames through it into an event store. Several cameras run as in the graph: each camera
+its own detector and tracker (its namespace's ``face_detect_node``), one identity and one
+age/gender stage for all of them (one gallery, so one person has one face ID on every camera), fed
+the cameras' frames in stamp order (:func:`interleave_by_stamp`). A :class:`FrameClock` stamps
+recorded frames from the file, not the wall clock, so the same footage always gives the same events
+(and an evaluation can find the frame of an event).
 """
 
 from __future__ import annotations
 
+import heapq
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -63,28 +67,51 @@ class SourceFrame:
     name: str  # for log lines
 
 
-@dataclass(frozen=True)
-class Pipeline:
-    """Detection (with its tracker), then the stages in the graph's order."""
+def interleave_by_stamp(cameras: Iterable[Iterable[SourceFrame]]) -> Iterator[SourceFrame]:
+    """Several cameras' frames (each in stamp order) merged into one stream in stamp order, as the
+    one identity node receives them; equal stamps keep the order of ``cameras``."""
+    return heapq.merge(*cameras, key=lambda source: source.frame.stamp_ns)
 
-    finder: FaceFinder
+
+@dataclass
+class Pipeline:
+    """Each camera's detection (with its tracker), then the stages every camera shares, in the
+    graph's order."""
+
+    new_finder: Callable[[str], FaceFinder]
+    """A camera's own detector and tracker, made on its first frame (track ids are per camera)."""
     stages: Sequence[FaceStage]
+    finders: dict[str, FaceFinder] = field(default_factory=dict)
+
+    def finder(self, camera_id: str) -> FaceFinder:
+        if camera_id not in self.finders:
+            self.finders[camera_id] = self.new_finder(camera_id)
+        return self.finders[camera_id]
 
 
 @contextmanager
 def open_pipeline(
-    detection: DetectionConfig,
+    detection: DetectionConfig | Mapping[str, DetectionConfig],
     identity: IdentitySettings,
     attribution: AttributionSettings,
     gallery_path: Path,
 ) -> Iterator[Pipeline]:
     """The chain as the graph's nodes build it from the same settings, with the gallery open for
-    the block (identity, then age/gender, which reads the views identity picked)."""
-    finder = FaceFinder(detection)
+    the block (identity, then age/gender, which reads the views identity picked).
+
+    ``detection`` is every camera's, or per camera id (a camera's frame rate is its own)."""
+
+    def new_finder(camera_id: str) -> FaceFinder:
+        if not isinstance(detection, Mapping):
+            return FaceFinder(detection)
+        if camera_id not in detection:
+            raise ValueError(f"no detection settings for camera {camera_id!r}")
+        return FaceFinder(detection[camera_id])
+
     identifier = FaceIdentifier.from_settings(identity, gallery_path)
     with identifier.gallery:
         attributor = FaceAttributor.from_settings(attribution)
-        yield Pipeline(finder, [identifier.identify, attributor.attribute])
+        yield Pipeline(new_finder, [identifier.identify, attributor.attribute])
 
 
 @dataclass
@@ -97,7 +124,8 @@ class PipelineCounters:
 
 
 def process_frames(frames: Iterable[SourceFrame], pipeline: Pipeline, store: EventStore) -> PipelineCounters:
-    """Run each frame through detection and the stages; write its events in one transaction."""
+    """Run each frame through its camera's detection and the stages; write its events in one
+    transaction."""
     counters = PipelineCounters()
     for source in frames:
         counters.frames += 1
@@ -105,7 +133,7 @@ def process_frames(frames: Iterable[SourceFrame], pipeline: Pipeline, store: Eve
             counters.unreadable_frames += 1
             log.warning("%s: unreadable image, skipped (%d so far)", source.name, counters.unreadable_frames)
             continue
-        frame_faces = pipeline.finder.find(source.image, source.frame)
+        frame_faces = pipeline.finder(source.frame.camera_id).find(source.image, source.frame)
         for stage in pipeline.stages:
             for problem in stage(frame_faces):
                 counters.skipped_faces += 1
