@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
-from face_analytics.plots import plot_age_by_face, plot_dwell, plot_gender_by_age
+from face_analytics.journeys import TransitionMatrix
+from face_analytics.plots import plot_age_by_face, plot_dwell, plot_gender_by_age, plot_journeys
 from face_analytics.stats import summarize
 from face_common.faces import Box, FaceEvent
 
@@ -36,4 +37,27 @@ def test_plots_are_non_empty_pngs(tmp_path, data):
 )
 def test_dwell_plot_is_a_non_empty_png_with_and_without_visits(tmp_path, groups):
     content = plot_dwell(*groups, tmp_path / "dwell.png").read_bytes()
+    assert content.startswith(PNG_SIGNATURE) and len(content) > 2000
+
+
+def journey_data(cameras: int) -> tuple[TransitionMatrix, dict[tuple[str, str], list[float]]]:
+    """Every camera to every other one, with a few transit times each."""
+    names = tuple(f"camera-{i}" for i in range(cameras))
+    counts = tuple(tuple(0 if i == j else 3 for j in range(cameras)) for i in range(cameras))
+    seconds = {(a, b): [0.0, 12.5, 40.0] for a in names for b in names if a != b}
+    return TransitionMatrix(names, counts), seconds
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        journey_data(3),
+        journey_data(6),
+        (TransitionMatrix(("cam0",), ((0,),)), {}),
+        (TransitionMatrix((), ()), {}),
+    ],
+    ids=["three cameras", "30 pairs (20 drawn)", "single stops only", "empty"],
+)
+def test_journeys_plot_is_a_non_empty_png_with_and_without_transitions(tmp_path, data):
+    content = plot_journeys(*data, tmp_path / "journeys.png").read_bytes()
     assert content.startswith(PNG_SIGNATURE) and len(content) > 2000

@@ -1,5 +1,5 @@
 """The report's figures as PNG files: age estimates by face ID (seed Fig. 10), gender by age (Fig. 11),
-dwell time per camera and per age/gender bucket.
+dwell time per camera and per age/gender bucket, and journeys (transitions between cameras).
 
 Figures are built on ``matplotlib.figure.Figure`` directly, so nothing depends on pyplot's global
 state or on a display: the report runs headless on a server.
@@ -14,10 +14,12 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from face_analytics.journeys import Pair, TransitionMatrix
 from face_analytics.stats import GENDER_CLASSES, CustomerProfile, Summary
 
 GENDER_COLOURS = {"female": "tab:red", "male": "tab:blue", "unknown": "tab:gray"}
 MAX_LABELLED_FACES = 40
+MAX_PLOTTED_PAIRS = 20  # transit-time rows in journeys.png; more would not be readable
 
 
 def plot_age_by_face(profiles: Iterable[CustomerProfile], path: str | Path) -> Path:
@@ -80,6 +82,73 @@ def plot_dwell(
         ax.set_ylabel("dwell per visit (s)")
         ax.set_title(title)
     return _save(fig, path)
+
+
+def plot_journeys(matrix: TransitionMatrix, seconds: dict[Pair, list[float]], path: str | Path) -> Path:
+    """Transition counts between cameras as an annotated from/to heat map (left) and box plots of
+    the transit seconds per camera pair (right, one row per pair with its count, p90 marked).
+
+    Pairs run down the page so long camera names stay readable; past ``MAX_PLOTTED_PAIRS`` only the
+    busiest pairs are drawn (the report's table lists them all)."""
+    n = len(matrix.cameras)
+    busiest = sorted(seconds, key=lambda pair: (-len(seconds[pair]), pair))[:MAX_PLOTTED_PAIRS]
+    shown = {pair: seconds[pair] for pair in sorted(busiest, reverse=True)}  # first pair on top
+    fig = Figure(
+        figsize=(
+            10.0 + 0.4 * n + 0.06 * max((len(a) + len(b) for a, b in shown), default=0),
+            max(4.5, 2.0 + 0.5 * n, 1.5 + 0.35 * len(shown)),
+        ),
+        layout="constrained",
+    )
+    fig.suptitle("Journeys between cameras (consecutive stops within one store visit)")
+    grid = fig.add_gridspec(1, 2, width_ratios=[1, 1.5])  # the pair labels need room
+    ax = fig.add_subplot(grid[0, 0])
+    if matrix.total:
+        counts = np.array(matrix.counts)
+        image = ax.imshow(counts, cmap="Blues", vmin=0)
+        peak = counts.max()
+        for (row, col), count in np.ndenumerate(counts):
+            colour = "white" if count > peak / 2 else ("black" if count else "0.6")
+            ax.text(col, row, str(count), ha="center", va="center", color=colour)
+        rotate = {"rotation": 45, "ha": "right"} if n > 4 else {}
+        ax.set_xticks(range(n), matrix.cameras, **rotate)
+        ax.set_yticks(range(n), matrix.cameras)
+        fig.colorbar(image, ax=ax, shrink=0.8, label="transitions", ticks=MaxNLocator(integer=True))
+    else:
+        _no_data(ax, "no transitions")
+    ax.set_xlabel("to camera")
+    ax.set_ylabel("from camera")
+    ax.set_title("Transitions (from row to column)")
+    ax = fig.add_subplot(grid[0, 1])
+    if shown:
+        positions = range(1, len(shown) + 1)
+        labels = [f"{a} → {b} (n={len(s)})" for (a, b), s in shown.items()]
+        boxes = ax.boxplot(
+            list(shown.values()), positions=positions, tick_labels=labels, orientation="horizontal"
+        )
+        p90 = [np.percentile(s, 90) for s in shown.values()]
+        marks = ax.scatter(p90, positions, marker="<", color="tab:red", zorder=3)
+        ax.legend(
+            [boxes["boxes"][0], boxes["medians"][0], marks],
+            ["quartiles (box)", "median", "90th percentile"],
+            loc="best",
+        )
+        ax.set_xlim(left=0)
+    else:
+        _no_data(ax, "no transitions")
+    title = "Transit time per camera pair\nfrom leaving one camera to appearing on the next"
+    if len(shown) < len(seconds):
+        title += f"\n({len(shown)} busiest of {len(seconds)} pairs)"
+    ax.set_title(title)
+    ax.set_xlabel("transit time (s)")
+    ax.set_ylabel("from camera → to camera (n: transitions)")
+    return _save(fig, path)
+
+
+def _no_data(ax, text: str) -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes)
+    ax.set_xticks([])
+    ax.set_yticks([])
 
 
 def _save(fig: Figure, path: str | Path) -> Path:
