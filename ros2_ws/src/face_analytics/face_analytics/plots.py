@@ -101,6 +101,7 @@ def plot_journeys(matrix: TransitionMatrix, seconds: dict[Pair, list[float]], pa
         layout="constrained",
     )
     fig.suptitle("Journeys between cameras (consecutive stops within one store visit)")
+    fig.get_layout_engine().set(wspace=0.08)  # keep the colour bar's label off the pair labels
     grid = fig.add_gridspec(1, 2, width_ratios=[1, 1.5])  # the pair labels need room
     ax = fig.add_subplot(grid[0, 0])
     if matrix.total:
