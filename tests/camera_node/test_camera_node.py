@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+from datetime import UTC, datetime
 from pathlib import Path
 
 import cv2
@@ -120,3 +121,25 @@ def test_looping_node_stops_cleanly_on_signal(
     assert len(frames) >= 10
     assert exit_counters(log)["published"] >= len(frames)
     assert "Traceback" not in log
+
+
+def test_a_recording_is_published_with_its_own_time(ros_graph: RosProcesses, face_data: Path) -> None:
+    clip = face_data / "video" / "short_hamilton_clip.mp4"  # recorded at 29.97 fps, published at 12
+    process = ros_graph.start(
+        "camera_node",
+        "camera_node",
+        namespace="till",
+        camera_id="till",
+        source=clip,
+        fps=FPS,
+        max_frames=6,
+        min_subscribers=1,
+        recorded_start="2024-05-01T10:00:00",
+    )
+    frames = collect_images(ros_graph, "/till/image_raw", process)
+    code, log = finish(process)
+    wait_until(lambda: len(frames) >= 6, timeout_s=20.0)
+    assert code == 0, log
+    start_ns = int(datetime(2024, 5, 1, 10, tzinfo=UTC).timestamp()) * 10**9
+    assert [f.stamp_ns for f in frames] == [start_ns + round(i * 1e9 / 29.97) for i in range(6)]
+    assert "(recorded from 2024-05-01T10:00:00+00:00 at 29.97 fps)" in log

@@ -1,58 +1,27 @@
-"""The pipeline library: the frame clock, running frames through detection and the stages (with
-stand-in stages), and the chain as ``open_pipeline`` builds it from the nodes' settings (real models:
-Haar, dlib ResNet ONNX, dlib-models ONNX age/gender)."""
+"""The pipeline library: running frames of one or several cameras through detection and the stages
+(with stand-in stages), and the chain as ``open_pipeline`` builds it from the nodes' settings (real
+models: Haar, dlib ResNet ONNX, dlib-models ONNX age/gender). The frame clock is camera_node's
+(tests/camera_node/test_recorded_time.py)."""
 
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
 from pathlib import Path
 
 import cv2
 import numpy as np
-import pytest
 from agegender_node.attribution import AttributionSettings, FaceAttributor
 from face_analytics.pipeline import (
-    FrameClock,
     Pipeline,
     SourceFrame,
     interleave_by_stamp,
     open_pipeline,
-    parse_start,
     process_frames,
 )
 from face_common.faces import GENDERS, Box, Face, FrameFaces, FrameRef
 from face_detect_node.detection import DetectionConfig, FaceFinder
 from face_sink.schema import open_sqlite_store
 from identity_node.identification import FaceIdentifier, IdentitySettings
-
-START_NS = int(datetime(2024, 5, 1, 10, tzinfo=UTC).timestamp()) * 10**9
-
-
-@pytest.mark.parametrize(
-    ("text", "expected_ns"),
-    [
-        ("2024-05-01T10:00:00", START_NS),
-        ("2024-05-01T12:00:00+02:00", START_NS),
-        ("2024-05-01T10:00:00.25", START_NS + 250_000_000),
-    ],
-)
-def test_start_time_is_utc(text: str, expected_ns: int, tmp_path: Path) -> None:
-    assert parse_start(text, tmp_path) == expected_ns
-
-
-def test_start_defaults_to_the_source_mtime(tmp_path: Path) -> None:
-    clip = tmp_path / "clip.mp4"
-    clip.write_bytes(b"")
-    assert parse_start(None, clip) == clip.stat().st_mtime_ns
-
-
-def test_frame_clock_stamps_frames_and_finds_them_again() -> None:
-    clock = FrameClock(START_NS, 12.0)
-    assert clock.stamp_of(0) == START_NS
-    assert clock.stamp_of(12) == START_NS + 10**9
-    assert [clock.frame_of(clock.stamp_of(i)) for i in range(50)] == list(range(50))
-    assert clock.frame_of(clock.stamp_of(7) + 30_000_000) == 7, "a paced camera's stamp: the nearest frame"
 
 
 class _TwoFaces:

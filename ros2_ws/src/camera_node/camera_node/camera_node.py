@@ -2,9 +2,10 @@
 
 Run: ``camera_node --ros-args -r __ns:=/cam0 -p camera_id:=cam0 -p source:=samples/video/clip.mp4``.
 Frames are paced at ``fps`` on a drift-free grid, brought to ``width`` x ``height`` by ``resize_mode``
-(letterbox by default: aspect kept, black bars), stamped with their capture time and published with
-sensor-data QoS and ``frame_id`` = ``camera_id``. A finite source that ends is logged and the node
-exits with status 0, unless ``loop`` restarts it.
+(letterbox by default: aspect kept, black bars), stamped with their capture time (or, with
+``recorded_start``, a recording's own time: frame i at recorded_start + i / its frame rate, whatever
+``fps`` paces them at) and published with sensor-data QoS and ``frame_id`` = ``camera_id``. A
+finite source that ends is logged and the node exits with status 0, unless ``loop`` restarts it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from std_msgs.msg import Header
 
 from camera_node.pacing import RateScheduler
 from camera_node.resize import ResizeMode, fit_to_size
-from camera_node.sources import CameraSettings, Frame, FrameError, open_source
+from camera_node.sources import CameraSettings, Frame, FrameError, open_camera_source
 
 DISCOVERY_SETTLE_S = 2.0
 """Extra wait after ``min_subscribers`` have matched, before the first frame."""
@@ -37,9 +38,7 @@ class CameraNode(GraphNode):
         super().__init__("camera_node")
         s = self.settings
         self.resize_mode = ResizeMode(s.resize_mode)
-        self.source = open_source(
-            s.source, width=s.width, height=s.height, topic=s.topic, bag_stamps=s.bag_stamps
-        )
+        self.source = open_camera_source(s)
         self.publisher = self.create_publisher(Image, "image_raw", qos_profile_sensor_data)
         self.get_logger().info(
             f"publishing {self.source.description} on {self.publisher.topic_name} at {s.fps:g} fps, "

@@ -14,6 +14,9 @@ stamped with the wall clock when it was grabbed: a reader paced slower than the 
 the current scene with its true capture time instead of a frame queued in the driver. Finite
 sources (files, folders, bags) are read on demand and stamped when read, except bags, whose frames
 keep the stamp recorded in their header (``bag_stamps="recorded"``) or get the read time (``"now"``).
+A recording (video file, image folder) can instead carry its own time (:func:`open_recording`):
+frame ``i`` at ``start + i / fps`` by a :class:`FrameClock`, so replaying a store day, through the
+node or offline (``face_offline``), always gives the same stamps whatever the publishing pace.
 All frames are BGR ``uint8`` arrays.
 """
 
@@ -25,6 +28,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlparse
@@ -55,6 +59,8 @@ STREAM_SCHEMES = ("rtsp", "rtsps", "http", "https")
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".pgm", ".ppm"})
 BAG_STAMPS = ("recorded", "now")
 LIVE_FRAME_TIMEOUT_S = 5.0
+DEFAULT_FOLDER_FPS = 1.0
+"""An image folder's frame rate when none is given: a photo a second."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,17 @@ class CameraSettings:
     topic: str = setting("", "Bag sources: image topic to replay (default: the only one)")
     bag_stamps: str = setting("recorded", "Bag sources: header stamps", choices=BAG_STAMPS)
     min_subscribers: int = setting(0, "Wait for this many subscribers before the first frame", 0, 100)
+    recorded_start: str = setting(
+        "",
+        "Video files and image folders: the recording's own time, ISO 8601 (no zone = UTC): frame i "
+        "is stamped recorded_start + i / recorded_fps, whatever the pace ('' = the capture clock)",
+    )
+    recorded_fps: float = setting(
+        0.0,
+        "With recorded_start: the recording's frame rate (0 = the video's own; 1 for an image folder)",
+        0.0,
+        240.0,
+    )
 
 
 V4L2_API = cv2.CAP_V4L2 if sys.platform.startswith("linux") else cv2.CAP_ANY
@@ -337,6 +354,108 @@ class BagSource:
 
     def close(self) -> None:
         self._reader.close()
+
+
+@dataclass(frozen=True)
+class FrameClock:
+    """Where a recording's frames sit in event time: frame ``i`` was captured at ``start + i / fps``."""
+
+    start_ns: int
+    fps: float
+
+    def stamp_of(self, index: int) -> int:
+        return self.start_ns + round(index * 1e9 / self.fps)
+
+    def frame_of(self, stamp_ns: int) -> int:
+        """The nearest frame (exact for this clock's stamps, nearest for a paced live camera)."""
+        return round((stamp_ns - self.start_ns) * self.fps / 1e9)
+
+
+def parse_start(text: str | None, source: Path) -> int:
+    """A recording's start as UTC nanoseconds; a time without zone is UTC; None: the source's
+    mtime. The node, offline processing and scoring read it alike, so they stamp the same frames."""
+    if text is None:
+        return source.stat().st_mtime_ns
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as err:
+        raise ValueError(f"recording start {text!r} is not an ISO 8601 time") from err
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return round(moment.timestamp() * 1e6) * 1000
+
+
+def source_fps(source: Path) -> float:
+    """Frame rate a recording was made at: the video's own, or 1 frame/s for an image folder."""
+    if source.is_dir():
+        return DEFAULT_FOLDER_FPS
+    capture = cv2.VideoCapture(str(source))
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    capture.release()
+    if not fps or fps <= 0 or np.isnan(fps):
+        raise ValueError(f"{source} has no frame rate; give the recording's frame rate")
+    return fps
+
+
+class RecordedTimeSource:
+    """A video file or image folder whose frame ``i`` carries ``clock.stamp_of(i)`` (after a
+    rewind, the count goes on: a looped recording moves forward in time)."""
+
+    finite = True
+
+    def __init__(self, source: VideoFileSource | ImageFolderSource, clock: FrameClock) -> None:
+        self.clock = clock
+        start = datetime.fromtimestamp(clock.start_ns / 1e9, UTC).isoformat()
+        self.description = f"{source.description} (recorded from {start} at {clock.fps:g} fps)"
+        self._source = source
+        self._index = 0
+
+    def read(self) -> Frame | None:
+        index = self._index
+        try:
+            frame = self._source.read()
+        except FrameError:
+            self._index += 1  # a bad frame still takes its slot in time
+            raise
+        if frame is None:
+            return None
+        self._index += 1
+        frame.stamp_ns = self.clock.stamp_of(index)
+        return frame
+
+    def rewind(self) -> None:
+        self._source.rewind()
+
+    def close(self) -> None:
+        self._source.close()
+
+
+def open_recording(source: str | Path, clock: FrameClock) -> RecordedTimeSource:
+    """A video file or image folder stamped with its own time by ``clock`` (other sources have
+    no frame rate of their own, and a bag has its recorded stamps)."""
+    recording = open_source(str(source))
+    if not isinstance(recording, VideoFileSource | ImageFolderSource):
+        recording.close()
+        raise SourceError(
+            f"{recording.description} has no time of its own: only video files and image folders"
+        )
+    return RecordedTimeSource(recording, clock)
+
+
+def open_camera_source(settings: CameraSettings) -> FrameSource:
+    """``camera_node``'s source: stamped by the capture clock, or with ``recorded_start`` by the
+    recording's own time."""
+    s = settings
+    if not s.recorded_start:
+        return open_source(s.source, width=s.width, height=s.height, topic=s.topic, bag_stamps=s.bag_stamps)
+    path = Path(s.source).expanduser()
+    if not path.exists():
+        raise SourceError(
+            f"recorded_start needs a video file or image folder; no such file or folder {s.source!r}"
+        )
+    return open_recording(
+        path, FrameClock(parse_start(s.recorded_start, path), s.recorded_fps or source_fps(path))
+    )
 
 
 def _without_credentials(url: str) -> str:

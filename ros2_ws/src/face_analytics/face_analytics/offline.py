@@ -20,10 +20,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
-import numpy as np
 from agegender_node.attribution import AttributionSettings
 from camera_node.resize import ResizeMode, fit_to_size
-from camera_node.sources import FrameError, ImageFolderSource, SourceError, open_source
+from camera_node.sources import (
+    FrameClock,
+    FrameError,
+    ImageFolderSource,
+    SourceError,
+    open_recording,
+    parse_start,
+    source_fps,
+)
 from face_common.faces import FrameRef
 from face_common.settings import add_arguments, from_arguments
 from face_detect_node.detection import DetectionConfig
@@ -31,28 +38,7 @@ from face_sink.schema import DEFAULT_SQLITE_PATH, open_sqlite_store
 from identity_node.identification import IdentitySettings
 from tqdm import tqdm
 
-from face_analytics.pipeline import (
-    FrameClock,
-    SourceFrame,
-    interleave_by_stamp,
-    open_pipeline,
-    parse_start,
-    process_frames,
-)
-
-DEFAULT_FOLDER_FPS = 1.0
-
-
-def source_fps(source: Path) -> float:
-    """Frame rate a recording was made at: the video's own, or 1 frame/s for an image folder."""
-    if source.is_dir():
-        return DEFAULT_FOLDER_FPS
-    capture = cv2.VideoCapture(str(source))
-    fps = capture.get(cv2.CAP_PROP_FPS)
-    capture.release()
-    if not fps or fps <= 0 or np.isnan(fps):
-        raise ValueError(f"{source} has no frame rate; pass --fps")
-    return fps
+from face_analytics.pipeline import SourceFrame, interleave_by_stamp, open_pipeline, process_frames
 
 
 @dataclass(frozen=True)
@@ -69,24 +55,25 @@ def source_frames(
 ) -> Iterator[SourceFrame]:
     """Every ``every``-th frame of a recorded source, stamped by ``clock``.
 
-    Frames come from camera_node's own sources and resize policy, so offline processing sees
-    exactly the images the camera node would publish for the same recording.
+    Frames come from camera_node's own sources, recorded-time stamping and resize policy, so
+    offline processing sees exactly the images and stamps the camera node would publish for the
+    same recording with ``recorded_start``.
     """
-    frames = open_source(str(source))
+    frames = open_recording(source, clock)
     try:
         index = 0
         while True:
             try:
                 frame = frames.read()
             except FrameError as err:
-                image, name = None, f"frame {index}: {err}"
+                image, stamp_ns, name = None, clock.stamp_of(index), f"frame {index}: {err}"
             else:
                 if frame is None:
                     return
                 image = fit_to_size(frame.image, size.width, size.height, size.mode)
-                name = f"frame {index}"
+                stamp_ns, name = frame.stamp_ns, f"frame {index}"
             if index % every == 0:
-                yield SourceFrame(FrameRef(camera_id, clock.stamp_of(index)), image, name)
+                yield SourceFrame(FrameRef(camera_id, stamp_ns), image, name)
             index += 1
     finally:
         frames.close()

@@ -7,9 +7,10 @@ tests run so that they see exactly what the nodes would.
 recorded frames through it into an event store. Several cameras run as in the graph: each camera
 its own detector and tracker (its namespace's ``face_detect_node``), one identity and one
 age/gender stage for all of them (one gallery, so one person has one face ID on every camera), fed
-the cameras' frames in stamp order (:func:`interleave_by_stamp`). A :class:`FrameClock` stamps
-recorded frames from the file, not the wall clock, so the same footage always gives the same events
-(and an evaluation can find the frame of an event).
+the cameras' frames in stamp order (:func:`interleave_by_stamp`). A :class:`FrameClock` (camera_node's,
+which stamps a recording the same way with ``recorded_start``) stamps recorded frames from the file,
+not the wall clock, so the same footage always gives the same events (and an evaluation can find the
+frame of an event).
 """
 
 from __future__ import annotations
@@ -23,9 +24,13 @@ from pathlib import Path
 
 import numpy as np
 from agegender_node.attribution import AttributionSettings, FaceAttributor
+
+# A recording's time is camera_node's (its recorded_start); re-exported for evaluation's scoring.
+from camera_node.sources import FrameClock as FrameClock
+from camera_node.sources import parse_start as parse_start
 from face_common.faces import FaceEvent, FrameFaces, FrameRef
 from face_detect_node.detection import DetectionConfig, FaceFinder
-from face_sink.schema import EventStore, utc_ns
+from face_sink.schema import EventStore
 from identity_node.identification import FaceIdentifier, IdentitySettings
 
 log = logging.getLogger(__name__)
@@ -33,29 +38,6 @@ log = logging.getLogger(__name__)
 FaceStage = Callable[[FrameFaces], list[str]]
 """One step after detection (a node's core): fills fields of a frame's faces in place and says
 what it skipped: ``FaceIdentifier.identify``, ``FaceAttributor.attribute``."""
-
-
-@dataclass(frozen=True)
-class FrameClock:
-    """Where a recording's frames sit in event time: frame ``i`` was captured at ``start + i / fps``."""
-
-    start_ns: int
-    fps: float
-
-    def stamp_of(self, index: int) -> int:
-        return self.start_ns + round(index * 1e9 / self.fps)
-
-    def frame_of(self, stamp_ns: int) -> int:
-        """The nearest frame (exact for this clock's stamps, nearest for a paced live camera)."""
-        return round((stamp_ns - self.start_ns) * self.fps / 1e9)
-
-
-def parse_start(text: str | None, source: Path) -> int:
-    """A recording's start (``--start``) as UTC nanoseconds; a time without zone is UTC; default:
-    the source's mtime. Processing and scoring read it alike, so they put events on the same frames."""
-    if text is None:
-        return source.stat().st_mtime_ns
-    return utc_ns(text)
 
 
 @dataclass(frozen=True)
