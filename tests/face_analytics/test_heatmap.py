@@ -1,5 +1,6 @@
-"""Heat maps (issue 10): time weights, where the mass lies, period and camera filtering, and the
-``face_heatmap`` command end to end on an SQLite store written through the real writer."""
+"""Heat maps (issue 10): time weights, where the mass lies, period and camera filtering, the
+floor-plan view (mass lands at the plan points, cameras add up, unplaceable events are counted),
+and the ``face_heatmap`` command end to end on an SQLite store written through the real writer."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import math
 import cv2
 import numpy as np
 import pytest
+from face_analytics.floor_plan import load_floor_plan, to_plan
 from face_analytics.heatmap import (
     GREY,
     accumulate,
@@ -15,6 +17,7 @@ from face_analytics.heatmap import (
     camera_heat,
     main,
     mass_within,
+    plan_heat,
     time_weights,
 )
 from face_common.faces import Box, FaceEvent
@@ -145,3 +148,114 @@ def test_command_errors_are_clear_and_create_nothing(tmp_path, capsys):
     assert main([*bad, "--reference", str(tmp_path / "missing.png")]) == 2
     assert main([*bad, "--start", "yesterday"]) == 2
     assert not out.exists()
+
+
+PLAN = """
+plan_size: [400, 300]
+cameras:
+  cam0:  # a perspective view: the frame's far (upper) side is the plan's narrower...
+    image_points: [[400, 300], [880, 300], [1180, 650], [100, 650]]
+    plan_points: [[100, 50], [300, 50], [300, 250], [100, 250]]
+  cam1:
+    image_points: [[300, 200], [980, 200], [1280, 720], [0, 720]]
+    plan_points: [[200, 150], [390, 150], [390, 290], [200, 290]]
+"""
+
+
+def floor_plan(tmp_path):
+    config = tmp_path / "plan.yaml"
+    config.write_text(PLAN)
+    return config, load_floor_plan(config)
+
+
+def around(x: float, y: float, half: int = 24) -> Box:
+    """A square 3 blur sigmas (8 px) around a plan point."""
+    return Box(round(x) - half, round(y) - half, 2 * half, 2 * half)
+
+
+def faces_at(camera, plan, plan_xy, start_ns, seconds):
+    """A face standing still at ``plan_xy`` on the plan, as ``camera`` sees it (box centre)."""
+    x, y = to_plan(np.linalg.inv(plan.cameras[camera].homography), [plan_xy])[0]
+    return [
+        event(start_ns + i * S // FPS, Box(round(x) - 40, round(y) - 50, 80, 100), camera)
+        for i in range(round(seconds * FPS))
+    ]
+
+
+def test_faces_at_a_cameras_reference_points_land_at_its_plan_points(tmp_path):
+    _, plan = floor_plan(tmp_path)
+    cam0 = plan.cameras["cam0"]
+    events = [
+        event(T0 + k * 20 * S + i * S // FPS, Box(round(x) - 40, round(y) - 50, 80, 100))
+        for k, (x, y) in enumerate(cam0.image_points)
+        for i in range(10 * FPS)
+    ]
+    result = plan_heat(events, plan, sigma_px=8.0)
+    assert result.events == {"cam0": 400, "cam1": 0} and result.off_plan == 0 and result.other_cameras == {}
+    assert result.heat.shape == (300 // 8 + 1, 400 // 8)
+    assert mass_within(result.heat, [around(x, y) for x, y in cam0.plan_points]) >= 0.9
+    for x, y in cam0.plan_points:  # each mark its own 10 s
+        assert mass_within(result.heat, [around(x, y)]) == pytest.approx(0.25, abs=0.03)
+
+
+def test_two_cameras_add_up_on_one_plan_and_unplaceable_events_are_counted(tmp_path):
+    _, plan = floor_plan(tmp_path)
+    at_till, at_door = (150, 100), (350, 250)
+    events = [
+        *faces_at("cam0", plan, at_till, T0, 30),
+        *faces_at("cam1", plan, at_door, T0, 10),
+        *faces_in(REGION_A, T0, 5, camera_id="cam9"),  # a camera the plan does not have
+        event(T0, Box(630, 25, 20, 10), "cam0"),  # far up cam0's picture: past the plan's top edge
+        event(T0, Box(630, 3, 20, 10), "cam0"),  # above the horizon of cam0's face-height plane
+    ]
+    result = plan_heat(events, plan, sigma_px=8.0)
+    assert result.events == {"cam0": 300, "cam1": 100}
+    assert result.other_cameras == {"cam9": 50} and result.off_plan == 2
+    assert result.seconds == pytest.approx(40.0)
+    till, door = mass_within(result.heat, [around(*at_till)]), mass_within(result.heat, [around(*at_door)])
+    assert till + door >= 0.9 and till / door == pytest.approx(3.0, rel=0.05)
+
+
+def test_command_draws_the_floor_plan_and_reports_what_it_could_not_place(tmp_path, capsys):
+    config, plan = floor_plan(tmp_path)
+    database = tmp_path / "events.sqlite"
+    write_store(
+        database,
+        [
+            *faces_at("cam0", plan, (150, 100), T0, 30),
+            *faces_at("cam1", plan, (350, 250), T0, 10),
+            *faces_in(REGION_A, T0, 5, camera_id="cam9"),
+        ],
+    )
+    out = tmp_path / "plan.png"
+    argv = ["--database", str(database), "--floor-plan", str(config), "--out", str(out)]
+    assert main(argv) == 0
+    report = capsys.readouterr().out
+    assert "400 events on the floor plan (cam0 300, cam1 100; 40.0 s weighted)" in report
+    assert f"not drawn: 50 events of camera cam9, which {config} does not have" in report
+    image = cv2.imread(str(out))
+    assert image.shape[1] == 640 and image.shape[0] > 300  # the plan, widened for the key below it
+    assert (image[100, 150] != GREY).any() and (image[20, 20] == GREY).all()
+
+    assert main([*argv, "--camera-id", "cam1"]) == 0
+    assert "100 events on the floor plan (cam0 0, cam1 100;" in capsys.readouterr().out
+    assert (cv2.imread(str(out))[100, 150] == GREY).all()
+
+
+def test_floor_plan_errors_exit_2_with_the_reason(tmp_path, capsys):
+    config, _ = floor_plan(tmp_path)
+    database = tmp_path / "events.sqlite"
+    write_store(database, [])
+    out = tmp_path / "plan.png"
+    argv = ["--database", str(database), "--out", str(out)]
+    assert main([*argv, "--floor-plan", str(config), "--camera-id", "cam5"]) == 2
+    assert "'cam5' is not in the floor plan (cameras: cam0, cam1)" in capsys.readouterr().err
+    assert main([*argv, "--floor-plan", str(config), "--reference", str(config)]) == 2
+    assert "--reference is one camera's photo" in capsys.readouterr().err
+    config.write_text(PLAN.replace("[100, 250]]", "]", 1))
+    assert main([*argv, "--floor-plan", str(config)]) == 2
+    assert "camera 'cam0': plan_points: need 4 points" in capsys.readouterr().err
+    assert not out.exists()
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2 and "give --camera-id, --floor-plan or both" in capsys.readouterr().err
