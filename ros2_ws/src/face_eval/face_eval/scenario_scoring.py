@@ -8,6 +8,13 @@ tests count (``face_common.geometry``). A matched box is a *sighting*: this pers
 face ID in this frame. Sightings give identity consistency over time; the events of each face ID,
 cut into visits by the report's own rule (``face_analytics.stats``), give visits, dwell times and
 repeat customers, compared with ``visits.csv``.
+
+A day of several cameras is matched camera by camera (an event's ``camera_id`` is the scenario's
+camera id; all cameras share one clock). Its dwell is scored per camera stay, its journeys as the
+report makes them (``face_analytics.visit_stats.store_visits``): each true store visit against the
+store visit of the person's majority face ID that overlaps it most, and the from/to transition
+counts of all store visits against the true ones; its heat maps (``face_analytics.heatmap``) by the
+share of each camera's mass within the true face boxes.
 """
 
 from __future__ import annotations
@@ -22,15 +29,26 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from face_analytics.heatmap import accumulate, blurred, mass_within, time_weights
+from face_analytics.journeys import Pair, transition_matrix
 from face_analytics.pipeline import FrameClock, parse_start
 from face_analytics.stats import summarize
+from face_analytics.visit_stats import StoreVisit, store_visits
 from face_common.faces import UNKNOWN_FACE_ID, Box, FaceEvent
 from face_common.geometry import match_greedy
 from face_sink.mysql_store import open_existing_store
-from face_sink.visits import visit_spans
+from face_sink.visits import Visit as CameraVisit
+from face_sink.visits import visit_spans, visits_from_events
 
 from face_eval.records import read_csv_rows
-from face_eval.scenario import GROUND_TRUTH_FILE, SETTINGS_FILE, VIDEO_FILE, VISITS_FILE, ScenarioSettings
+from face_eval.scenario import (
+    ENTRANCE,
+    GROUND_TRUTH_FILE,
+    SETTINGS_FILE,
+    VISITS_FILE,
+    ScenarioSettings,
+    journeys,
+)
 
 Row = dict[str, Any]
 Span = tuple[int, int]  # first and last stamp of one predicted visit, ns
@@ -38,21 +56,24 @@ Span = tuple[int, int]  # first and last stamp of one predicted visit, ns
 
 @dataclass(frozen=True)
 class TruthFace:
-    """One ground-truth row: ``person``'s face box in ``frame``."""
+    """One ground-truth row: ``person``'s face box in ``frame`` (of ``camera``; "" on a one-camera day,
+    whose files name no camera and whose events all count)."""
 
     frame: int
     person: str
     box: Box
+    camera: str = ""
 
 
 @dataclass(frozen=True)
 class TrueVisit:
-    """One row of ``visits.csv``: frames ``first_frame..last_frame`` inclusive."""
+    """One row of ``visits.csv``: frames ``first_frame..last_frame`` inclusive on ``camera``."""
 
     person: str
     visit: int
     first_frame: int
     last_frame: int
+    camera: str = ""
 
     def present(self, frame: int) -> bool:
         return self.first_frame <= frame <= self.last_frame
@@ -65,6 +86,7 @@ class Sighting:
     frame: int
     person: str
     face_id: int  # UNKNOWN_FACE_ID when the identity stage gave none
+    camera: str = ""
 
 
 @dataclass(frozen=True)
@@ -92,7 +114,8 @@ def match_events(
     clock: FrameClock,
     iou_threshold: float = 0.5,
 ) -> DetectionMatch:
-    """Match each processed frame's event boxes to its ground-truth boxes one-to-one."""
+    """Match each processed frame's event boxes to its ground-truth boxes one-to-one (one camera's:
+    the caller picks the events, see :func:`on_camera`)."""
     frames = set(processed_frames)
     truth_by_frame: dict[int, list[TruthFace]] = defaultdict(list)
     for face in truth:
@@ -110,7 +133,7 @@ def match_events(
     for frame in sorted(truth_by_frame.keys() & events_by_frame.keys()):
         faces, found = truth_by_frame[frame], events_by_frame[frame]
         for e, t in match_greedy([event.box for event in found], [face.box for face in faces], iou_threshold):
-            sightings.append(Sighting(frame, faces[t].person, found[e].face_id))
+            sightings.append(Sighting(frame, faces[t].person, found[e].face_id, faces[t].camera))
     sightings.sort(key=lambda s: (s.frame, s.person))
     return DetectionMatch(
         sightings=sightings,
@@ -196,6 +219,7 @@ class VisitDwell:
     true_dwell_s: float  # first to last frame of the visit
     face_id: int  # the visit's majority ID
     dwell_s: float  # first to last stamp of that ID's best-overlapping visit; NaN when none
+    camera: str = ""
 
     @property
     def error_s(self) -> float:
@@ -208,14 +232,19 @@ def visit_dwells(
     spans: dict[int, list[Span]],
     clock: FrameClock,
 ) -> list[VisitDwell]:
-    """Per true visit: the ID its sightings mostly carry, and that ID's visit overlapping it most.
+    """Per true visit: the ID its sightings mostly carry, and that ID's visit overlapping it most
+    (``spans``: the visits on the true visit's camera).
 
     The visit's own majority ID is used (not the person's), so a return given a new ID still has
     its dwell measured; whether it was recognised is what the visit counts score.
     """
     dwells = []
     for visit in visits:
-        inside = [s for s in sightings if s.person == visit.person and visit.present(s.frame)]
+        inside = [
+            s
+            for s in sightings
+            if s.person == visit.person and s.camera == visit.camera and visit.present(s.frame)
+        ]
         face_id = majority_face_id(inside)
         best, best_overlap = None, -1
         for first, last in spans.get(face_id, []):
@@ -230,6 +259,7 @@ def visit_dwells(
                 true_dwell_s=(visit.last_frame - visit.first_frame) / clock.fps,
                 face_id=face_id,
                 dwell_s=math.nan if best is None else (best[1] - best[0]) / 1e9,
+                camera=visit.camera,
             )
         )
     return dwells
@@ -243,6 +273,181 @@ def _rate(part: int, whole: int) -> float:
     return part / whole if whole else math.nan
 
 
+def on_camera(events: Iterable[FaceEvent], camera: str) -> list[FaceEvent]:
+    """The events of scenario camera ``camera``; "" (a one-camera day) takes them all."""
+    return [e for e in events if not camera or e.camera_id == camera]
+
+
+def match_cameras(
+    events: Sequence[FaceEvent],
+    truth: Sequence[TruthFace],
+    cameras: Sequence[str],
+    processed_frames: Iterable[int],
+    clock: FrameClock,
+    iou_threshold: float = 0.5,
+) -> DetectionMatch:
+    """:func:`match_events` on each camera, added up."""
+    frames = list(processed_frames)
+    matches = [
+        match_events(on_camera(events, c), [t for t in truth if t.camera == c], frames, clock, iou_threshold)
+        for c in cameras
+    ]
+    return DetectionMatch(
+        sightings=sorted(
+            (s for m in matches for s in m.sightings), key=lambda s: (s.frame, s.camera, s.person)
+        ),
+        faces=sum(m.faces for m in matches),
+        events=sum(m.events for m in matches),
+        off_frame_events=sum(m.off_frame_events for m in matches),
+    )
+
+
+def true_trips(visits: Iterable[TrueVisit], clock: FrameClock) -> dict[tuple[str, int], StoreVisit]:
+    """Each true store visit (by person and visit number) as the report would make it from events
+    on every frame: its camera stays, in order, are the stops."""
+    trips = {}
+    for key, stays in journeys(visits).items():
+        stops = tuple(
+            CameraVisit(
+                face_id=UNKNOWN_FACE_ID,
+                camera_id=stay.camera,
+                start_ns=clock.stamp_of(stay.first_frame),
+                end_ns=clock.stamp_of(stay.last_frame),
+                age=math.nan,
+                gender="",
+                sightings=stay.last_frame - stay.first_frame + 1,
+            )
+            for stay in stays
+        )
+        trips[key] = StoreVisit(UNKNOWN_FACE_ID, stops[0].start_ns, max(s.end_ns for s in stops), stops)
+    return trips
+
+
+@dataclass(frozen=True)
+class JourneyMatch:
+    """One true store visit and the predicted store visit taken for it (None when there is none)."""
+
+    person: str
+    visit: int
+    face_id: int  # the person's majority ID
+    truth: StoreVisit
+    predicted: StoreVisit | None
+
+    @property
+    def right(self) -> bool:
+        return self.predicted is not None and self.predicted.cameras == self.truth.cameras
+
+
+def overlap_ns(a: StoreVisit, b: StoreVisit) -> int:
+    """How long two store visits overlap (negative: how far apart they are)."""
+    return min(a.end_ns, b.end_ns) - max(a.start_ns, b.start_ns)
+
+
+def match_journeys(
+    truth: dict[tuple[str, int], StoreVisit], trips: Sequence[StoreVisit], face_ids: dict[str, int]
+) -> list[JourneyMatch]:
+    """Per true store visit: the store visit of the person's majority ID (``face_ids``) that overlaps
+    it most in time. The person's ID, not the visit's, is used: the journey counts as right only if
+    the report puts it on that customer."""
+    matches = []
+    for (person, visit), true_trip in truth.items():
+        face_id = face_ids.get(person, UNKNOWN_FACE_ID)
+        overlaps = [(overlap_ns(t, true_trip), t) for t in trips if t.face_id == face_id]
+        best = max((o for o in overlaps if o[0] >= 0), key=lambda o: o[0], default=None)
+        matches.append(JourneyMatch(person, visit, face_id, true_trip, best[1] if best else None))
+    return matches
+
+
+def transition_counts(trips: Sequence[StoreVisit]) -> Counter[Pair]:
+    """The report's from/to transition matrix as counts of the pairs that occur."""
+    matrix = transition_matrix(trips)
+    return Counter(
+        {
+            (before, after): count
+            for before, row in zip(matrix.cameras, matrix.counts, strict=True)
+            for after, count in zip(matrix.cameras, row, strict=True)
+            if count
+        }
+    )
+
+
+def heat_mass(events: Sequence[FaceEvent], true_boxes: Iterable[Box], frame_size: tuple[int, int]) -> float:
+    """Share of one camera's heat map, made as ``face_heatmap`` makes it, within the true face boxes."""
+    grid = accumulate([e.box for e in events], time_weights(events), *frame_size)
+    return mass_within(blurred(grid), list(set(true_boxes)))
+
+
+def _seconds(values: Iterable[float]) -> str:
+    return ";".join(f"{v:.2f}" for v in values)
+
+
+def journey_tables(
+    events: Sequence[FaceEvent],
+    truth: Sequence[TruthFace],
+    visits: Sequence[TrueVisit],
+    face_ids: dict[str, int],
+    clock: FrameClock,
+    visit_gap_s: float,
+    frame_size: tuple[int, int],
+) -> tuple[dict[str, Any], dict[str, list[Row]]]:
+    """A day of several cameras: its scores and tables ``journeys``, ``transitions`` and ``heat``."""
+    trips = store_visits(visits_from_events(events, visit_gap_s), visit_gap_s)
+    truth_trips = true_trips(visits, clock)
+    matches = match_journeys(truth_trips, trips, face_ids)
+    true_moves, moves = transition_counts(list(truth_trips.values())), transition_counts(trips)
+    cameras = sorted({v.camera for v in visits})
+    heat = [
+        {
+            "camera": camera,
+            "events": len(on_camera(events, camera)),
+            "mass_in_truth": heat_mass(
+                on_camera(events, camera), (t.box for t in truth if t.camera == camera), frame_size
+            ),
+        }
+        for camera in cameras
+    ]
+    walks = [
+        abs(p - t)
+        for m in matches
+        if m.right and m.predicted
+        for p, t in zip(m.predicted.transit_s, m.truth.transit_s, strict=True)
+    ]
+    scores = {
+        "journeys_right": _rate(sum(m.right for m in matches), len(matches)),
+        "transit_MAE_s": _mean(walks),
+        "transitions_off": sum(
+            abs(true_moves[pair] - moves[pair]) for pair in true_moves.keys() | moves.keys()
+        ),
+        "heat_mass_min": min((row["mass_in_truth"] for row in heat), default=math.nan),
+    }
+    tables = {
+        "journeys": [
+            {
+                "person": m.person,
+                "visit": m.visit,
+                "face_id": m.face_id,
+                "cameras": ">".join(m.truth.cameras),
+                "pred_cameras": ">".join(m.predicted.cameras) if m.predicted else "",
+                "right": m.right,
+                "transit_s": _seconds(m.truth.transit_s),
+                "pred_transit_s": _seconds(m.predicted.transit_s) if m.predicted else "",
+            }
+            for m in matches
+        ],
+        "transitions": [
+            {
+                "from": before,
+                "to": after,
+                "truth": true_moves[before, after],
+                "predicted": moves[before, after],
+            }
+            for before, after in sorted(true_moves.keys() | moves.keys())
+        ],
+        "heat": heat,
+    }
+    return scores, tables
+
+
 def score_scenario(
     events: Sequence[FaceEvent],
     truth: Sequence[TruthFace],
@@ -251,15 +456,27 @@ def score_scenario(
     clock: FrameClock,
     visit_gap_s: float,
     iou_threshold: float = 0.5,
+    frame_size: tuple[int, int] = (ScenarioSettings.width, ScenarioSettings.height),
 ) -> dict[str, list[Row]]:
-    """Tables ``counts`` (truth vs predicted), ``scores`` (one row), ``persons`` and ``visits``."""
-    match = match_events(events, truth, processed_frames, clock, iou_threshold)
+    """Tables ``counts`` (truth vs predicted), ``scores`` (one row), ``persons`` and ``visits``; a
+    day of several cameras adds ``journeys``, ``transitions`` and ``heat`` (:func:`journey_tables`)."""
+    cameras = sorted({t.camera for t in truth} | {v.camera for v in visits})
+    several = cameras != [""]
+    match = match_cameras(events, truth, cameras, processed_frames, clock, iou_threshold)
     identities = {p.person: p for p in person_identities(match.sightings)}
     merges = persons_per_face_id(match.sightings)
     spans = spans_by_face_id(events, visit_gap_s)
-    dwells = visit_dwells(visits, match.sightings, spans, clock)
+    camera_spans = {camera: spans_by_face_id(on_camera(events, camera), visit_gap_s) for camera in cameras}
+    dwell_of: dict[TrueVisit, VisitDwell] = {}
+    for camera in cameras:
+        stays = [v for v in visits if v.camera == camera]
+        dwell_of.update(
+            zip(stays, visit_dwells(stays, match.sightings, camera_spans[camera], clock), strict=True)
+        )
+    dwells = [dwell_of[v] for v in visits]
     report = summarize(events, visit_gap_s)
-    true_visits = Counter(v.person for v in visits)
+    true_trips = journeys(visits)
+    true_visits = Counter(person for person, _ in true_trips)
     persons = sorted(true_visits)
 
     person_rows = []
@@ -281,18 +498,22 @@ def score_scenario(
         )
     sighted = [identities[p] for p in persons if p in identities]
     measured = [d for d in dwells if not math.isnan(d.dwell_s)]
+    predicted_dwells = [
+        (last - first) / 1e9
+        for by_id in camera_spans.values()
+        for found in by_id.values()
+        for first, last in found
+    ]
     true_repeat = sum(n > 1 for n in true_visits.values())
     counts = [
         ("customers", len(persons), report.customers),
-        ("visits", len(visits), sum(p.visits for p in report.profiles)),
+        ("visits", len(true_trips), sum(p.visits for p in report.profiles)),
         ("repeat_customers", true_repeat, report.repeat_customers),
         ("repeat_rate", _rate(true_repeat, len(persons)), _rate(report.repeat_customers, report.customers)),
-        (
-            "mean_dwell_s",
-            _mean([d.true_dwell_s for d in dwells]),
-            _mean([(last - first) / 1e9 for found in spans.values() for first, last in found]),
-        ),
+        ("mean_dwell_s", _mean([d.true_dwell_s for d in dwells]), _mean(predicted_dwells)),
     ]
+    if several:
+        counts.append(("camera_visits", len(visits), len(predicted_dwells)))
     scores = {
         "faces": match.faces,
         "recall": match.recall,
@@ -307,7 +528,7 @@ def score_scenario(
         "dwell_bias_s": _mean([d.error_s for d in measured]),
         "missed_visits": len(dwells) - len(measured),
     }
-    return {
+    tables = {
         "counts": [{"quantity": name, "truth": t, "predicted": p} for name, t, p in counts],
         "scores": [scores],
         "persons": person_rows,
@@ -315,6 +536,7 @@ def score_scenario(
             {
                 "person": d.person,
                 "visit": d.visit,
+                **({"camera": d.camera} if several else {}),
                 "face_id": d.face_id,
                 "true_dwell_s": d.true_dwell_s,
                 "dwell_s": d.dwell_s,
@@ -323,15 +545,32 @@ def score_scenario(
             for d in dwells
         ],
     }
+    if several:
+        face_ids = {p.person: p.face_id for p in sighted}
+        more_scores, more_tables = journey_tables(
+            events, truth, visits, face_ids, clock, visit_gap_s, frame_size
+        )
+        scores.update(more_scores)
+        tables.update(more_tables)
+    return tables
 
 
 def read_truth(scenario: Path) -> tuple[list[TruthFace], list[TrueVisit]]:
+    """``ground_truth.csv`` and ``visits.csv``; a one-camera day's have no camera column ("")."""
     truth = [
-        TruthFace(int(row["frame"]), row["person"], Box(*(int(row[c]) for c in "xywh")))
+        TruthFace(
+            int(row["frame"]), row["person"], Box(*(int(row[c]) for c in "xywh")), row.get("camera", "")
+        )
         for row in read_csv_rows(scenario / GROUND_TRUTH_FILE, ("frame", "person", "x", "y", "w", "h"))
     ]
     visits = [
-        TrueVisit(row["person"], int(row["visit"]), int(row["first_frame"]), int(row["last_frame"]))
+        TrueVisit(
+            row["person"],
+            int(row["visit"]),
+            int(row["first_frame"]),
+            int(row["last_frame"]),
+            row.get("camera", ""),
+        )
         for row in read_csv_rows(scenario / VISITS_FILE, ("person", "visit", "first_frame", "last_frame"))
     ]
     return truth, visits
@@ -354,27 +593,53 @@ def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--visit-gap-s",
         type=float,
-        help="the report's visit gap (default: half the scenario's least return gap)",
+        help="the report's visit gap (default: halfway between the scenario's longest walk between "
+        "cameras, none with one camera, and its least return gap)",
     )
     parser.add_argument("--iou", type=float, default=0.5, help="IoU of a match")
     parser.add_argument("--json", action="store_true", help="print JSON instead of the tables")
 
 
-def scenario_tables(args: argparse.Namespace) -> dict[str, list[Row]]:
-    """Read the scenario and the event store named by ``args`` and score them."""
-    if args.every < 1:
+def score_day(
+    events: Sequence[FaceEvent],
+    scenario: Path,
+    start_ns: int,
+    visit_gap_s: float | None = None,
+    every: int = 1,
+    iou_threshold: float = 0.5,
+) -> dict[str, list[Row]]:
+    """Score ``events`` against the ``face_scenario`` folder ``scenario`` whose frame 0 (on every
+    camera) was captured at ``start_ns``: the tables ``face_metrics scenario`` prints.
+
+    The visit gap defaults to halfway between the longest walk between cameras (none on a
+    one-camera day) and the least return gap, so walks join a journey and returns stay apart.
+    """
+    if every < 1:
         raise ValueError("--every must be >= 1")
+    settings = read_settings(scenario)
+    truth, visits = read_truth(scenario)
+    gap = (settings.longest_walk_s + settings.return_gap_s) / 2 if visit_gap_s is None else visit_gap_s
+    tables = score_scenario(
+        events,
+        truth,
+        visits,
+        range(0, settings.frames, every),
+        FrameClock(start_ns, settings.fps),
+        gap,
+        iou_threshold,
+        (settings.width, settings.height),
+    )
+    tables["scores"][0] = {"visit_gap_s": gap, **tables["scores"][0]}
+    return tables
+
+
+def scenario_tables(args: argparse.Namespace) -> dict[str, list[Row]]:
+    """Read the event store named by ``args`` and score it against the scenario."""
     store = open_existing_store(args.database)
     try:
         events = store.read_events(camera_id=args.camera_id)
     finally:
         store.close()
     settings = read_settings(args.scenario)
-    truth, visits = read_truth(args.scenario)
-    clock = FrameClock(parse_start(args.start, args.scenario / VIDEO_FILE), settings.fps)
-    gap = settings.return_gap_s / 2 if args.visit_gap_s is None else args.visit_gap_s
-    tables = score_scenario(
-        events, truth, visits, range(0, settings.frames, args.every), clock, gap, args.iou
-    )
-    tables["scores"][0] = {"visit_gap_s": gap, **tables["scores"][0]}
-    return tables
+    start_ns = parse_start(args.start, args.scenario / settings.video_file(ENTRANCE))
+    return score_day(events, args.scenario, start_ns, args.visit_gap_s, args.every, args.iou)
