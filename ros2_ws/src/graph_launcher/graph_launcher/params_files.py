@@ -28,6 +28,7 @@ NODE_PACKAGES = (
     "agegender_node",
     "face_sink",
     "kafka_bridge",
+    "signage_node",
 )
 
 
