@@ -35,11 +35,11 @@ T0_S = 1_700_000_000
 TIMEOUT_S = 30.0
 
 
-def attributed_frame(sec: int, faces: int = 2) -> FacesMsg:
+def attributed_frame(sec: int, faces: int = 2, camera_id: str = CAMERA) -> FacesMsg:
     crop = np.full((28, 28, 3), 120, dtype=np.uint8)
     return frame_faces_to_msg(
         FrameFaces(
-            FrameRef(CAMERA, (T0_S + sec) * 10**9),
+            FrameRef(camera_id, (T0_S + sec) * 10**9),
             [
                 Face(
                     index=i,
@@ -186,3 +186,31 @@ def test_sink_exits_by_itself_once_the_source_is_done(ros_graph: RosProcesses, t
     assert "after 3 frames: source done, exiting" in log
     assert len(rows(database)) == 6
     assert exit_counters(log)["inserted"] == 6
+
+
+def test_one_sink_serves_several_cameras_until_the_last_goes_idle(ros_graph: RosProcesses, tmp_path: Path):
+    database = tmp_path / "events.sqlite"
+    door, till = (
+        ros_graph.node.create_publisher(FacesMsg, f"/{camera}/faces_attributed", FACES_QOS)
+        for camera in ("door", "till")
+    )
+    params = {"database": database, "exit_when_idle_s": 2.0, "camera_namespaces": "[door, /till]"}
+    sink = ros_graph.start("face_sink", "face_sink", **params)  # in /: door is /door
+    subscribed = lambda: door.get_subscription_count() and till.get_subscription_count()  # noqa: E731
+    assert wait_until(lambda: subscribed() or sink.poll() is not None, TIMEOUT_S) and sink.poll() is None
+    for sec in range(2):
+        door.publish(attributed_frame(sec, camera_id="door"))
+    time.sleep(1.5)
+    till.publish(attributed_frame(5, faces=1, camera_id="till"))
+    time.sleep(1.5)  # 3 s after door's last frame, 1.5 s after till's: not idle yet
+    assert sink.poll() is None, "the sink waits for the last camera to go idle"
+    code, log = finish(sink, timeout_s=20)
+    assert code == 0, log
+    assert "after 3 frames: source done, exiting" in log
+    assert [(r[0], r[1] // 10**9 - T0_S) for r in rows(database)] == [
+        ("door", 0),
+        ("door", 0),
+        ("door", 1),
+        ("door", 1),
+        ("till", 5),
+    ]

@@ -3,17 +3,21 @@
 Thin shell over ``face_sink.writer`` and ``face_sink.schema``: it turns each ``faces_attributed``
 message into events, queues them, writes each frame in one transaction and retries while the
 database is unavailable, so a locked or missing database costs latency, not events. While it is
-unavailable the node's ``/diagnostics`` status is ERROR.
+unavailable the node's ``/diagnostics`` status is ERROR. One sink can serve several cameras
+(``camera_namespaces``, as identity_node's): one database connection and writer for a store's
+cameras, and with ``exit_when_idle_s`` the graph ends once the last of them has gone quiet.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
+from dataclasses import dataclass
 
 from face_common.faces import FaceEvent, FrameFaces
 from face_common.graph_node import GraphNode, run_node
 from face_common.ros_msgs import FACES_QOS, FacesMsg, frame_faces_from_msg
+from face_common.settings import setting
 
 from face_sink.crop_archive import CropArchive
 from face_sink.mysql_store import describe_database, open_store
@@ -23,11 +27,18 @@ SECONDS_PER_DAY = 86_400.0
 RETENTION_CHECK_PERIOD_S = 3_600.0
 
 
+@dataclass(frozen=True)
+class SinkNodeSettings(SinkSettings):
+    camera_namespaces: tuple[str, ...] = setting(
+        ("",), "Camera namespaces whose faces_attributed are written; '' is this node's own namespace"
+    )
+
+
 class FaceSinkNode(GraphNode):
-    settings_class = SinkSettings
+    settings_class = SinkNodeSettings
     counters = ("frames", "pending", *(f.name for f in dataclasses.fields(WriterCounters)))
     problems = ("bad_messages", "crop_failures")
-    settings: SinkSettings
+    settings: SinkNodeSettings
 
     def __init__(self) -> None:
         super().__init__("face_sink")
@@ -42,7 +53,9 @@ class FaceSinkNode(GraphNode):
         if settings.retention_days > 0:
             self._apply_retention()
             self.create_timer(RETENTION_CHECK_PERIOD_S, self._apply_retention)
-        self.create_subscription(FacesMsg, "faces_attributed", self._on_faces, FACES_QOS)
+        for namespace in settings.camera_namespaces:
+            prefix = f"{namespace.rstrip('/')}/" if namespace else ""
+            self.create_subscription(FacesMsg, f"{prefix}faces_attributed", self._on_faces, FACES_QOS)
         self.create_timer(settings.retry_interval_s, self._flush)
         self._last_frame_at: float | None = None
         if settings.exit_when_idle_s > 0:
@@ -51,6 +64,7 @@ class FaceSinkNode(GraphNode):
             f"writing face events to {describe_database(settings.database)}"
             + (f", keeping {settings.retention_days:g} days" if settings.retention_days > 0 else "")
             + (f", crops to {settings.crops_dir}" if settings.save_crops else "")
+            + f", cameras={list(settings.camera_namespaces)}"
         )
 
     def _on_faces(self, msg: FacesMsg) -> None:
@@ -99,6 +113,7 @@ class FaceSinkNode(GraphNode):
             )
 
     def _finish_if_idle(self) -> None:
+        # Every camera's frame restarts the wait: the sink ends after the last camera's last frame.
         idle_s = self.settings.exit_when_idle_s
         if self._last_frame_at is None or time.monotonic() - self._last_frame_at < idle_s:
             return
