@@ -9,10 +9,11 @@ import subprocess
 from pathlib import Path
 
 from face_common.faces import UNKNOWN_FACE_ID, Box, Face, FaceEvent, FrameFaces, FrameRef
+from face_common.health import Level
 from face_common.ros_msgs import FACES_QOS, FacesMsg, frame_faces_to_msg
 from face_sink.schema import open_sqlite_store
 from rclpy.publisher import Publisher
-from ros_processes import RosProcesses, exit_counters, finish, stop, wait_until
+from ros_processes import RosProcesses, exit_counters, finish, reported, status_values, stop, wait_until
 from signage_node.signage_node import OFFER_QOS
 from std_msgs.msg import String
 
@@ -125,6 +126,26 @@ def test_offers_follow_the_rules_loyalty_and_the_debounce(ros_graph: RosProcesse
         "store_errors": 0,
     }, log
     assert "showing the offer of rule 'regulars'" in log and "face_id" not in log, log
+
+
+def test_without_a_readable_event_store_loyalty_rules_match_nobody(
+    ros_graph: RosProcesses, tmp_path: Path
+) -> None:
+    offers_file = tmp_path / "offers.yaml"
+    offers_file.write_text(RULES)
+    health = ros_graph.diagnostics(f"/{CAMERA}/signage_node")
+    offers = ros_graph.collect(String, f"/{CAMERA}/offer", lambda m: json.loads(m.data), OFFER_QOS)
+    node, publisher = start_signage(
+        ros_graph, offers_file=offers_file, database=tmp_path / "none.sqlite", timezone="UTC"
+    )
+    publisher.publish(faces_msg(0, (NEWCOMER, 80, "male")))
+    assert wait_until(lambda: len(offers) >= 1, TIMEOUT_S)
+    warning = reported(health, Level.WARN, "store_errors")
+    log = stop(node)
+    assert offers[0]["rule"] == "late-men"  # not "welcome": no visits known, so no first visit
+    assert "visits table not read" in log and "no event database" in log, log
+    assert not (tmp_path / "none.sqlite").exists()
+    assert int(status_values(warning)["store_errors"]) >= 1
 
 
 def test_a_wrong_rules_file_stops_the_node_naming_the_rule_and_key(

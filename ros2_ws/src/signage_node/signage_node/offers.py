@@ -31,6 +31,7 @@ _CLOCK = r"([01]\d|2[0-3]):([0-5]\d)"
 WINDOW = re.compile(rf"\s*{_CLOCK}\s*-\s*{_CLOCK}\s*")
 """``HH:MM-HH:MM`` on the 24-hour clock."""
 MAX_AGE = 150
+MAX_VISITS = 1_000_000
 DOCUMENT_KEYS = ("rules",)
 RULE_KEYS = ("name", "offer", "when")
 OFFER_KEYS = ("text", "image", "id")
@@ -209,7 +210,6 @@ class _RuleReader:
 
     def __init__(self, source: str, number: int, entry: Any) -> None:
         self.source = source
-        self.number = number
         self.entry = entry
         name = entry.get("name") if isinstance(entry, dict) else None
         self.label = f"rule {number} ({name!r})" if isinstance(name, str) and name else f"rule {number}"
@@ -229,7 +229,8 @@ class _RuleReader:
 
     def text(self, value: Any, key: str) -> str:
         if not isinstance(value, str) or not value.strip():
-            raise self.error(key, f"expected non-empty text, got {_kind(value)} (quote it)")
+            hint = "" if isinstance(value, str) else " (quote it)"
+            raise self.error(key, f"expected non-empty text, got {_kind(value)}{hint}")
         return value
 
     def whole(self, value: Any, key: str, high: int) -> int:
@@ -241,9 +242,10 @@ class _RuleReader:
         if not isinstance(self.entry, dict):
             raise self.error("", f"expected a mapping with name, offer and when, got {_kind(self.entry)}")
         entry = self.mapping(self.entry, "", RULE_KEYS)
-        for required in ("name", "offer"):
-            if required not in entry:
-                raise self.error(required, "missing (offer: null explicitly shows nothing)")
+        if "name" not in entry:
+            raise self.error("name", "missing")
+        if "offer" not in entry:
+            raise self.error("offer", "missing (offer: null explicitly shows nothing)")
         name = self.text(entry["name"], "name")
         offer = None if entry["offer"] is None else self.offer(entry["offer"])
         when = self.conditions(entry["when"]) if entry.get("when") is not None else Conditions()
@@ -298,7 +300,7 @@ class _RuleReader:
     def loyalty(self, when: dict) -> dict[str, int | None]:
         """``first_visit: true`` is no earlier visit, ``false`` at least one; or ``visits_min``/``max``."""
         visits_min, visits_max = (
-            self.whole(when[key], f"when.{key}", 1_000_000) if key in when else None
+            self.whole(when[key], f"when.{key}", MAX_VISITS) if key in when else None
             for key in ("visits_min", "visits_max")
         )
         if visits_min is not None and visits_max is not None and visits_min > visits_max:

@@ -63,7 +63,7 @@ class SignageNode(GraphNode):
         try:
             self._visits.load(self._table.read())
         except Exception as err:  # a missing file or a server down: the next period tries again
-            self.report_problem("store_errors", f"visits not read, loyalty as of the last read: {err}")
+            self.report_problem("store_errors", f"visits table not read, loyalty as of the last read: {err}")
 
     def _on_faces(self, msg: FacesMsg) -> None:
         self.health.count("frames")
