@@ -1,5 +1,5 @@
-"""Runs ``launch/local.launch.yaml`` to its end in a ROS domain of the caller's, as a user would.
-(A module of its own, not conftest: test files import from it by name.)"""
+"""Runs a graph of ``launch/`` (``local.launch.yaml`` by default) to its end in a ROS domain of the
+caller's, as a user would. (A module of its own, not conftest: test files import from it by name.)"""
 
 from __future__ import annotations
 
@@ -11,11 +11,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 
-def run_local_graph(arguments: dict[str, object], domain_id: int, timeout_s: float = 300.0) -> str:
-    """Launch the embedded default graph with ``name:=value`` arguments; assert it ended cleanly
-    and return its log."""
+def run_local_graph(
+    arguments: dict[str, object],
+    domain_id: int,
+    timeout_s: float = 300.0,
+    launch_file: str = "local.launch.yaml",
+) -> str:
+    """Launch a graph with ``name:=value`` arguments; assert it ended cleanly and return its log."""
     launch = subprocess.run(
-        [str(Path(sys.executable).parent / "graph_launch"), str(REPO / "launch" / "local.launch.yaml")]
+        [str(Path(sys.executable).parent / "graph_launch"), str(REPO / "launch" / launch_file)]
         + [f"{name}:={value}" for name, value in arguments.items()],
         cwd=REPO,
         env={**os.environ, "ROS_DOMAIN_ID": str(domain_id), "OMP_NUM_THREADS": "1"},
