@@ -1,10 +1,12 @@
-"""Scoring a store day's events against its ground truth: hand-made cases, the CLI, and the real
-pipeline (face_scenario -> face_offline -> face_metrics scenario) on a tiny day."""
+"""Scoring a store day's events against its ground truth: hand-made cases (one camera, and journeys
+over three), the CLI, and the real pipeline (face_scenario -> face_offline -> face_metrics
+scenario) on a tiny day."""
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -20,6 +22,8 @@ from face_eval.scenario_scoring import (
     match_events,
     person_identities,
     persons_per_face_id,
+    read_truth,
+    score_day,
     score_scenario,
     spans_by_face_id,
     visit_dwells,
@@ -293,3 +297,193 @@ def test_the_returning_person_is_a_repeat_customer_for_a_gap_shorter_than_the_ab
     assert counts["visits"] == (4, visits)
     (returner,) = [p for p in tables["persons"] if p["visits"] == 2]
     assert returner["pred_visits"] == visits - 2
+
+
+# A day of three cameras. ann: cam1 0..23, a 2 s walk, cam3 48..71; back after 8 s on cam1 168..191.
+# bob: cam1 0..35, cam2 60..71, cam3 84..107. Each camera shows them at the same boxes.
+TRIP_VISITS = [
+    TrueVisit("ann", 1, 0, 23, "cam1"),
+    TrueVisit("ann", 1, 48, 71, "cam3"),
+    TrueVisit("ann", 2, 168, 191, "cam1"),
+    TrueVisit("bob", 1, 0, 35, "cam1"),
+    TrueVisit("bob", 1, 60, 71, "cam2"),
+    TrueVisit("bob", 1, 84, 107, "cam3"),
+]
+TRIP_TRUTH = [
+    TruthFace(frame, v.person, ANN_BOX if v.person == "ann" else BOB_BOX, v.camera)
+    for v in TRIP_VISITS
+    for frame in range(v.first_frame, v.last_frame + 1)
+]
+TRIP_GAP_S = 5.0  # longer than any walk (and than bob's cam1 to cam3), shorter than ann's absence
+
+
+def seen_camera(face: TruthFace) -> str | None:
+    return face.camera
+
+
+def own_id(face: TruthFace) -> int:
+    return 1 if face.person == "ann" else 2
+
+
+def trip_events(
+    camera_of: Callable[[TruthFace], str | None] = seen_camera,
+    face_id_of: Callable[[TruthFace], int] = own_id,
+) -> list[FaceEvent]:
+    """Every 3rd frame detected, on the camera and with the face ID the functions give (None: not seen)."""
+    return [
+        FaceEvent(
+            camera, stamp(face.frame), own_id(face), face_id_of(face), 30.0, "female", face.box, 0.3, False
+        )
+        for face in TRIP_TRUTH
+        if face.frame % 3 == 0 and (camera := camera_of(face)) is not None
+    ]
+
+
+def trip_scores(events: list[FaceEvent]) -> dict:
+    return score_scenario(events, TRIP_TRUTH, TRIP_VISITS, range(0, 192, 3), CLOCK, TRIP_GAP_S)
+
+
+def test_a_perfect_camera_day_scores_perfect_journeys_and_transitions() -> None:
+    tables = trip_scores(trip_events())
+    counts = {row["quantity"]: (row["truth"], row["predicted"]) for row in tables["counts"]}
+    assert {q: counts[q] for q in ("customers", "visits", "repeat_customers", "camera_visits")} == {
+        "customers": (2, 2),
+        "visits": (3, 3),
+        "repeat_customers": (1, 1),
+        "camera_visits": (6, 6),
+    }
+    assert [(r["person"], r["visits"], r["pred_visits"]) for r in tables["persons"]] == [
+        ("ann", 2, 2),
+        ("bob", 1, 1),
+    ]
+    (scores,) = tables["scores"]
+    assert (scores["recall"], scores["precision"], scores["consistency"]) == (1.0, 1.0, 1.0)
+    assert (scores["journeys_right"], scores["transitions_off"], scores["missed_visits"]) == (1.0, 0, 0)
+    # Every 3rd frame is seen: a stay ends up to 2 frames early, so a walk looks up to 2 frames longer.
+    assert scores["transit_MAE_s"] == pytest.approx(2 / 12)
+    assert scores["dwell_MAE_s"] <= 1.0 and scores["heat_mass_min"] >= 0.9
+    assert [(r["person"], r["camera"], r["error_s"]) for r in tables["visits"]] == [
+        ("ann", "cam1", pytest.approx(-2 / 12)),
+        ("ann", "cam3", pytest.approx(-2 / 12)),
+        ("ann", "cam1", pytest.approx(-2 / 12)),
+        ("bob", "cam1", pytest.approx(-2 / 12)),
+        ("bob", "cam2", pytest.approx(-2 / 12)),
+        ("bob", "cam3", pytest.approx(-2 / 12)),
+    ]
+    assert [
+        (r["person"], r["visit"], r["cameras"], r["pred_cameras"], r["right"]) for r in tables["journeys"]
+    ] == [
+        ("ann", 1, "cam1>cam3", "cam1>cam3", True),
+        ("ann", 2, "cam1", "cam1", True),
+        ("bob", 1, "cam1>cam2>cam3", "cam1>cam2>cam3", True),
+    ]
+    assert tables["journeys"][0]["transit_s"] == "2.08" and tables["journeys"][0]["pred_transit_s"] == "2.25"
+    assert tables["transitions"] == [
+        {"from": "cam1", "to": "cam2", "truth": 1, "predicted": 1},
+        {"from": "cam1", "to": "cam3", "truth": 1, "predicted": 1},
+        {"from": "cam2", "to": "cam3", "truth": 1, "predicted": 1},
+    ]
+    assert [(r["camera"], r["events"]) for r in tables["heat"]] == [("cam1", 28), ("cam2", 4), ("cam3", 16)]
+
+
+def test_a_missed_camera_makes_a_wrong_journey_and_wrong_transitions() -> None:
+    missed = trip_events(
+        camera_of=lambda face: None if (face.person, face.camera) == ("bob", "cam2") else face.camera
+    )
+    tables = trip_scores(missed)
+    (scores,) = tables["scores"]
+    assert scores["journeys_right"] == pytest.approx(2 / 3) and scores["missed_visits"] == 1
+    assert tables["journeys"][2]["pred_cameras"] == "cam1>cam3" and not tables["journeys"][2]["right"]
+    moves = {(r["from"], r["to"]): (r["truth"], r["predicted"]) for r in tables["transitions"]}
+    assert moves == {("cam1", "cam2"): (1, 0), ("cam1", "cam3"): (1, 2), ("cam2", "cam3"): (1, 0)}
+    assert scores["transitions_off"] == 3
+
+
+def test_a_wrong_order_makes_a_wrong_journey() -> None:
+    swap = {"cam2": "cam3", "cam3": "cam2"}
+    swapped = trip_events(
+        camera_of=lambda face: swap.get(face.camera, face.camera) if face.person == "bob" else face.camera
+    )
+    tables = trip_scores(swapped)
+    bob = tables["journeys"][2]
+    assert (bob["cameras"], bob["pred_cameras"], bob["right"]) == ("cam1>cam2>cam3", "cam1>cam3>cam2", False)
+    (scores,) = tables["scores"]
+    assert scores["journeys_right"] == pytest.approx(2 / 3) and scores["transitions_off"] == 4
+    assert scores["recall"] == pytest.approx(36 / 48)  # bob's events on cam2 and cam3 match no true face
+
+
+def test_a_return_under_a_new_id_has_no_journey_of_that_customer() -> None:
+    split = trip_events(face_id_of=lambda face: 3 if face.frame >= 168 else own_id(face))
+    tables = trip_scores(split)
+    ann_return = tables["journeys"][1]
+    assert (ann_return["face_id"], ann_return["pred_cameras"], ann_return["right"]) == (1, "", False)
+    assert tables["scores"][0]["transitions_off"] == 0  # the report's flow between cameras is still right
+
+
+def write_camera_day(folder: Path) -> Path:
+    """The three-camera day as files, as face_scenario --cameras 3 writes them, and its events."""
+    folder.mkdir()
+    settings = scenario.ScenarioSettings(duration_s=16, people=2, return_gap_s=6, cameras=3, transit_max_s=3)
+    (folder / scenario.SETTINGS_FILE).write_text(json.dumps({"seed": 0, **asdict(settings)}))
+    lines = ["camera,frame,person,x,y,w,h"]
+    lines += [f"{t.camera},{t.frame},{t.person},{','.join(map(str, t.box.as_list()))}" for t in TRIP_TRUTH]
+    (folder / scenario.GROUND_TRUTH_FILE).write_text("\n".join(lines) + "\n")
+    lines = ["person,visit,camera,first_frame,last_frame,photo"]
+    lines += [f"{v.person},{v.visit},{v.camera},{v.first_frame},{v.last_frame},x.jpg" for v in TRIP_VISITS]
+    (folder / scenario.VISITS_FILE).write_text("\n".join(lines) + "\n")
+    store = open_sqlite_store(folder / "events.sqlite")
+    store.write_events(trip_events())
+    store.close()
+    return folder
+
+
+def test_cli_scores_a_camera_day_with_journeys_transitions_and_heat(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    day = write_camera_day(tmp_path / "day")
+    args = ["scenario", "--scenario", str(day), "--database", str(day / "events.sqlite"), "--every", "3"]
+    args += ["--start", "2023-11-14T22:13:20"]  # START_NS
+    assert face_metrics([*args, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"task", "counts", "scores", "persons", "visits", "journeys", "transitions", "heat"}
+    (scores,) = out["scores"]
+    assert scores["visit_gap_s"] == 4.5  # halfway between the longest walk (3 s) and the return gap (6 s)
+    assert (scores["journeys_right"], scores["transitions_off"]) == (1.0, 0)
+    assert score_day(trip_events(), day, START_NS, every=3)["scores"][0] == pytest.approx(scores, nan_ok=True)
+    assert face_metrics(args) == 0
+    printed = capsys.readouterr().out
+    assert (
+        "\n\njourneys:\nperson " in printed
+        and "\n\ntransitions:\nfrom " in printed
+        and "\n\nheat:\n" in printed
+    )
+
+
+# The real generator's three-camera day, scored with events on every frame at the true boxes: the
+# truth files and the scoring agree on visits, repeat customers, journeys and transitions. (Its
+# walks of at most 0.5 s and returns after at least 0.6 s are too close for every 3rd frame.)
+CAMERA_DAY = ["--seed", "0", "--duration", "8", "--people", "3", "--dwell", "1", "1.5", "--return-gap", "0.6"]
+CAMERA_DAY += ["--repeat-rate", "1", "--cameras", "3", "--transit", "0.25", "0.5", "--no-progress"]
+
+
+def test_a_generated_camera_day_seen_perfectly_scores_its_own_truth(face_data: Path, tmp_path: Path) -> None:
+    labels = face_data / "identity" / "labels.csv"
+    assert scenario.main(["--identity-csv", str(labels), "--out", str(tmp_path), *CAMERA_DAY]) == 0
+    truth, _ = read_truth(tmp_path)
+    face_ids = {person: n for n, person in enumerate(sorted({t.person for t in truth}), start=1)}
+    events = [
+        FaceEvent(
+            t.camera, stamp(t.frame), face_ids[t.person], face_ids[t.person], 30.0, "", t.box, 0.3, False
+        )
+        for t in truth
+    ]
+    tables = score_day(events, tmp_path, START_NS)
+    counts = {row["quantity"]: (row["truth"], row["predicted"]) for row in tables["counts"]}
+    for quantity in ("customers", "visits", "repeat_customers", "camera_visits"):
+        assert counts[quantity][0] == counts[quantity][1], quantity
+    assert counts["repeat_customers"][0] >= 1
+    assert all(row["visits"] == row["pred_visits"] for row in tables["persons"])
+    (scores,) = tables["scores"]
+    assert (scores["recall"], scores["journeys_right"], scores["transitions_off"]) == (1.0, 1.0, 0)
+    assert scores["dwell_MAE_s"] <= 1.0 and scores["heat_mass_min"] >= 0.9
+    assert len({row["cameras"] for row in tables["journeys"]}) > 1
