@@ -138,10 +138,19 @@ class _CameraStay(Protocol):
     @property
     def visit(self) -> int: ...
     @property
+    def camera(self) -> str: ...
+    @property
     def first_frame(self) -> int: ...
 
 
 StayT = TypeVar("StayT", bound=_CameraStay)
+
+
+def dwell_frames(settings: ScenarioSettings) -> tuple[int, int]:
+    """Least and most frames of one stay (the dwell range, clipped to the day)."""
+    total = settings.frames
+    lo = min(settings.frames_of(settings.dwell_min_s), total)
+    return lo, min(max(settings.frames_of(settings.dwell_max_s), lo), total)
 
 
 def plan_journey(entrance_frames: int, settings: ScenarioSettings, rng: np.random.Generator) -> list[Stay]:
@@ -163,13 +172,6 @@ def plan_journey(entrance_frames: int, settings: ScenarioSettings, rng: np.rando
         if last < settings.frames:
             stays.append((others[index], first, last))
     return stays
-
-
-def dwell_frames(settings: ScenarioSettings) -> tuple[int, int]:
-    """Least and most frames of one stay (the dwell range, clipped to the day)."""
-    total = settings.frames
-    lo = min(settings.frames_of(settings.dwell_min_s), total)
-    return lo, min(max(settings.frames_of(settings.dwell_max_s), lo), total)
 
 
 def plan_visits(people: Sequence[str], settings: ScenarioSettings, rng: np.random.Generator) -> list[Visit]:
@@ -214,11 +216,16 @@ def plan_visits(people: Sequence[str], settings: ScenarioSettings, rng: np.rando
     return visits
 
 
+def journey_order(stay: _CameraStay) -> tuple[str, int, int]:
+    """Person, store visit, then time: the order of ``visits.csv`` and of a journey's stays."""
+    return stay.person, stay.visit, stay.first_frame
+
+
 def journeys(stays: Iterable[StayT]) -> dict[tuple[str, int], list[StayT]]:
     """Each store visit's camera stays in time order, keyed by person and visit number: the one
     place a journey is made from the stays, for ``journeys.csv`` and for scoring alike."""
     grouped: dict[tuple[str, int], list[StayT]] = defaultdict(list)
-    for stay in sorted(stays, key=lambda s: (s.person, s.visit, s.first_frame)):
+    for stay in sorted(stays, key=journey_order):
         grouped[stay.person, stay.visit].append(stay)
     return dict(grouped)
 
@@ -374,20 +381,19 @@ def write_scenario(
         cutouts.append(fit_cutout(crop, face, visit.face_px, settings.slot_cell(visit.slot)))
     out.mkdir(parents=True, exist_ok=True)
     several = settings.cameras > 1
-    truth_rows, visit_rows = [], []
+    truth_rows = []
     for camera in settings.camera_ids:
-        shown = [(v, c, p) for v, c, p in zip(visits, cutouts, photos, strict=True) if v.camera == camera]
-        on_camera, on_cutouts = [v for v, _, _ in shown], [c for _, c, _ in shown]
+        shown = [(v, c) for v, c in zip(visits, cutouts, strict=True) if v.camera == camera]
+        on_camera, on_cutouts = [v for v, _ in shown], [c for _, c in shown]
         write_video(out / settings.video_file(camera), on_camera, on_cutouts, settings, progress)
         where = [camera] if several else []
         truth_rows += [[*where, *row] for row in ground_truth_rows(on_camera, on_cutouts, settings)]
-        visit_rows += [
-            [v.person, v.visit, *where, v.first_frame, v.last_frame, photo] for v, _, photo in shown
-        ]
     where = ["camera"] if several else []
     write_csv(out / GROUND_TRUTH_FILE, [*where, "frame", "person", "x", "y", "w", "h"], truth_rows)
-    # by person, visit and first frame (the camera column, where there is one, sits before the frames)
-    visit_rows.sort(key=lambda row: (row[0], row[1], row[-3]))
+    visit_rows = [
+        [v.person, v.visit, *([v.camera] if several else []), v.first_frame, v.last_frame, photo]
+        for v, photo in sorted(zip(visits, photos, strict=True), key=lambda vp: journey_order(vp[0]))
+    ]
     write_csv(
         out / VISITS_FILE, ["person", "visit", *where, "first_frame", "last_frame", "photo"], visit_rows
     )

@@ -475,8 +475,8 @@ def score_scenario(
         )
     dwells = [dwell_of[v] for v in visits]
     report = summarize(events, visit_gap_s)
-    true_trips = journeys(visits)
-    true_visits = Counter(person for person, _ in true_trips)
+    trip_stays = journeys(visits)
+    true_visits = Counter(person for person, _ in trip_stays)
     persons = sorted(true_visits)
 
     person_rows = []
@@ -507,7 +507,7 @@ def score_scenario(
     true_repeat = sum(n > 1 for n in true_visits.values())
     counts = [
         ("customers", len(persons), report.customers),
-        ("visits", len(true_trips), sum(p.visits for p in report.profiles)),
+        ("visits", len(trip_stays), sum(p.visits for p in report.profiles)),
         ("repeat_customers", true_repeat, report.repeat_customers),
         ("repeat_rate", _rate(true_repeat, len(persons)), _rate(report.repeat_customers, report.customers)),
         ("mean_dwell_s", _mean([d.true_dwell_s for d in dwells]), _mean(predicted_dwells)),
