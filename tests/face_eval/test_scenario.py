@@ -322,9 +322,9 @@ def test_camera_truth_rows_are_exactly_each_cameras_stays(
     listed = defaultdict(list)
     for row in read_rows(face_data / "identity" / "labels.csv"):
         listed[row["person"]].append(row["path"])
-    for stays in itertools.groupby(visits, key=lambda v: (v["person"], v["visit"])):
-        photos = [v["photo"] for v in stays[1]]
-        assert len(set(photos)) == min(len(photos), len(listed[stays[0][0]]))  # a new view per camera
+    for (person, _), stays in itertools.groupby(visits, key=lambda v: (v["person"], v["visit"])):
+        photos = [v["photo"] for v in stays]
+        assert len(set(photos)) == min(len(photos), len(listed[person]))  # a new view per camera
 
 
 def test_journeys_file_is_the_visits_files_stays_in_order(camera_day: tuple[Path, Path]) -> None:
