@@ -4,11 +4,30 @@ caller's, as a user would. (A module of its own, not conftest: test files import
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+CAMERAS = ("door", "till")
+
+
+def two_camera_recordings(face_data: Path, folder: Path) -> dict[str, Path]:
+    """A recorded photo folder per camera (one photo a second), in ``CAMERAS`` order: Kit, Obama,
+    Kit at the door; Rose, Obama (another photo), Rose at the till. Obama is seen by both."""
+    examples = face_data / "identity" / "images" / "face_recognition" / "examples"
+    knn = examples / "knn_examples"
+    kit, rose = knn / "train" / "kit_harington" / "john1.jpeg", knn / "train" / "rose_leslie" / "img1.jpg"
+    photos = {
+        "door": [kit, examples / "obama-240p.jpg", kit],
+        "till": [rose, knn / "test" / "obama1.jpg", rose],
+    }
+    for camera, camera_photos in photos.items():
+        (folder / camera).mkdir(parents=True)
+        for number, photo in enumerate(camera_photos):
+            shutil.copy(photo, folder / camera / f"{number}.jpg")
+    return {camera: folder / camera for camera in CAMERAS}
 
 
 def run_local_graph(
