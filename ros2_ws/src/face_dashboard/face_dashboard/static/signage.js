@@ -1,0 +1,35 @@
+// Full-screen signage: shows the offer the camera's signage screen chose, pushed by the server as
+// server-sent events (the same JSON as the signage node's `offer` topic). Offer null: the idle screen.
+"use strict";
+
+const camera = decodeURIComponent(location.pathname.split("/").pop());
+const offerBox = document.getElementById("offer");
+const idle = document.getElementById("idle");
+const status = document.getElementById("status");
+
+function show(message) {
+  const offer = message.offer;
+  document.body.dataset.rule = message.rule || "";
+  document.body.dataset.offerId = offer ? offer.id || "" : "";
+  offerBox.replaceChildren();
+  if (offer) {
+    if (offer.image) {
+      const img = document.createElement("img");
+      img.src = offer.image;
+      img.alt = "";
+      img.onerror = () => img.remove();  // a missing picture must not show a broken-image icon
+      offerBox.appendChild(img);
+    }
+    const text = document.createElement("div");
+    text.id = "offer-text";
+    text.textContent = offer.text;
+    offerBox.appendChild(text);
+  }
+  offerBox.hidden = !offer;
+  idle.hidden = Boolean(offer);
+}
+
+const source = new EventSource(`/api/signage/${encodeURIComponent(camera)}/live`);
+source.onmessage = (event) => show(JSON.parse(event.data));
+source.onopen = () => { status.textContent = camera; };
+source.onerror = () => { status.textContent = `${camera}: reconnecting…`; };
