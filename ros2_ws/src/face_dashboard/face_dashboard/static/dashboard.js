@@ -157,7 +157,8 @@ async function drawHeatmaps() {
     const caption = document.createElement("figcaption");
     caption.dataset.camera = camera;
     caption.dataset.events = h.events;
-    caption.textContent = `${camera}: ${h.events} sightings, ${Math.round(h.face_seconds)} face-seconds`;
+    const minutes = h.face_seconds / 60;
+    caption.textContent = `${camera}: ${h.events} sightings, faces in view ${minutes < 1 ? `${Math.round(h.face_seconds)} s` : `${minutes.toFixed(1)} min`} in all`;
     figure.append(img, caption);
     return figure;
   }));
@@ -168,7 +169,7 @@ async function drawJourneys() {
   const j = await getJson("/api/journeys");
   fillTable($("table-journeys"), [["journey"], ["visits", true]], j.journeys.map((r) => [r.cameras.join(" → "), r.visits]));
   await plot("chart-transitions", [{
-    type: "heatmap", x: j.cameras, y: j.cameras, z: j.matrix, colorscale: "Blues", showscale: false,
+    type: "heatmap", x: j.cameras, y: j.cameras, z: j.matrix, colorscale: [[0, "#f4f6fa"], [1, "#1f6feb"]], showscale: false,
     text: j.matrix.map((row) => row.map(String)), texttemplate: "%{text}", hovertemplate: "%{y} → %{x}: %{z}<extra></extra>",
   }], { xaxis: { title: { text: "to camera" }, type: "category" }, yaxis: { title: { text: "from camera" }, type: "category", autorange: "reversed" } });
 }
