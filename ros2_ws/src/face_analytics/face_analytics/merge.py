@@ -26,10 +26,10 @@ import numpy as np
 from face_sink.mysql_store import (
     DatabaseUrlError,
     add_database_option,
+    add_visit_gap_option,
     describe_database,
     open_existing_store,
 )
-from face_sink.visits import DEFAULT_VISIT_GAP_S
 from identity_node.descriptor import DEFAULT_DESCRIPTOR_BACKEND, DESCRIPTOR_BACKENDS, DESCRIPTOR_SIZE
 from identity_node.gallery import DEFAULT_MATCH_THRESHOLD
 from identity_node.gallery_store import GalleryInUseError, GalleryStore
@@ -139,12 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_MERGE_THRESHOLD,
         help="merge IDs whose nearest descriptors are closer than this (default %(default)g)",
     )
-    parser.add_argument(
-        "--visit-gap-s",
-        type=float,
-        default=DEFAULT_VISIT_GAP_S,
-        help="the sink's visit_gap_s, for the survivors' recomputed visits (default %(default)s)",
-    )
+    add_visit_gap_option(parser, "for the survivors' recomputed visits (the sink's visit_gap_s)")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--dry-run", action="store_true", default=True, help="list the merges (default)")
     mode.add_argument("--apply", action="store_true", help="carry out the merges")

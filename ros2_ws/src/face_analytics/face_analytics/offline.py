@@ -34,6 +34,7 @@ from camera_node.sources import (
 from face_common.faces import FrameRef
 from face_common.settings import add_arguments, from_arguments
 from face_detect_node.detection import DetectionConfig
+from face_sink.mysql_store import add_visit_gap_option
 from face_sink.schema import DEFAULT_SQLITE_PATH, open_sqlite_store
 from identity_node.identification import IdentitySettings
 from tqdm import tqdm
@@ -133,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--database", type=Path, default=DEFAULT_SQLITE_PATH, help="SQLite event store")
     parser.add_argument("--gallery", type=Path, default=Path("face_gallery.sqlite"), help="face gallery file")
+    add_visit_gap_option(parser, "per camera in the visits table, as the sink's visit_gap_s")
     parser.add_argument("--camera-id", default="camera", help="camera id of a bare PATH")
     parser.add_argument(
         "--start",
@@ -198,7 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     counts = [sampled_frame_count(source.path, args.every) for source in sources]
     with open_pipeline(detection, identity, attribution, args.gallery) as pipeline:
-        store = open_sqlite_store(args.database)
+        store = open_sqlite_store(args.database, visit_gap_s=args.visit_gap_s)
         progress = tqdm(
             interleave_by_stamp(cameras),
             total=None if None in counts else sum(counts),

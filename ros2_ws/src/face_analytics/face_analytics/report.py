@@ -22,9 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
-from face_sink.mysql_store import DatabaseUrlError, add_database_option, open_existing_store
+from face_sink.mysql_store import (
+    DatabaseUrlError,
+    add_database_option,
+    add_visit_gap_option,
+    open_existing_store,
+)
 from face_sink.schema import EventStore, utc_ns, utc_text
-from face_sink.visits import DEFAULT_VISIT_GAP_S
 
 from face_analytics.heatmap import background_image, camera_heat, render
 from face_analytics.journeys import (
@@ -210,12 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="face_report", description=__doc__.splitlines()[0])
     add_database_option(parser)
     parser.add_argument("--camera-id", help="only this camera (default: all)")
-    parser.add_argument(
-        "--visit-gap-s",
-        type=float,
-        default=DEFAULT_VISIT_GAP_S,
-        help="appearances further apart than this start a new visit (default %(default)s)",
-    )
+    add_visit_gap_option(parser, "on any camera (store visits)")
     parser.add_argument(
         "--start",
         help="period start, ISO 8601 (no zone: UTC), inclusive; events by stamp, visits by start "

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from face_sink.mysql_store import (
     DatabaseUrlError,
     add_database_option,
+    add_visit_gap_option,
     describe_database,
     open_existing_store,
 )
-from face_sink.visits import DEFAULT_VISIT_GAP_S
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,13 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--rebuild", action="store_true", required=True, help="recompute every visit from the events"
     )
-    parser.add_argument(
-        "--visit-gap-s",
-        type=float,
-        default=DEFAULT_VISIT_GAP_S,
-        help="events further apart than this start a new visit; use the sink's visit_gap_s "
-        "(default %(default)s)",
-    )
+    add_visit_gap_option(parser, "as the sink's visit_gap_s")
     return parser
 
 

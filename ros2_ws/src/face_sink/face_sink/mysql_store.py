@@ -139,6 +139,17 @@ def add_database_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_visit_gap_option(parser: argparse.ArgumentParser, purpose: str) -> None:
+    """``--visit-gap-s``: the gap that ends a visit, with the sink's default; ``purpose`` says
+    what this command uses it for (it should match the sink's ``visit_gap_s``)."""
+    parser.add_argument(
+        "--visit-gap-s",
+        type=float,
+        default=DEFAULT_VISIT_GAP_S,
+        help=f"appearances further apart than this start a new visit, {purpose} (default %(default)s)",
+    )
+
+
 def describe_database(url: str | Path) -> str:
     """The database setting as it may appear in a log: any password replaced by ``***``."""
     text = str(url)
