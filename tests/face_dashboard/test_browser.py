@@ -6,12 +6,7 @@ write docs/images/dashboard.png and docs/images/signage.png."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -19,7 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 from face_analytics.journeys import in_period, journey_counts, transition_matrix
 from face_analytics.stats import summarize
 from face_analytics.visit_stats import repeat_customers, store_visits, utc_day
@@ -34,40 +28,11 @@ PERIOD_NS = (DAY - 86_400 * S, DAY + 86_400 * S)
 WAIT_MS = 20_000
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
-def server(settings, tmp_path) -> Iterator[str]:
-    """``face_dashboard`` in its own process; tokens from the environment, the rest from a config file."""
-    config = tmp_path / "dashboard.yaml"
-    port = free_port()
-    values = settings.model_dump(mode="json", exclude={"staff_tokens", "admin_tokens"})
-    config.write_text(yaml.safe_dump({**values, "port": port}))
-    env = {
-        **os.environ,
-        "FACE_DASHBOARD_STAFF_TOKENS": STAFF_TOKEN,
-        "FACE_DASHBOARD_ADMIN_TOKENS": ADMIN_TOKEN,
-    }
-    command = [str(Path(sys.executable).parent / "face_dashboard"), "--config", str(config)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    request = urllib.request.Request(f"{url}/api/me", headers={"Authorization": f"Bearer {STAFF_TOKEN}"})
-    deadline = time.monotonic() + 30
-    while True:
-        assert process.poll() is None, f"face_dashboard exited: {process.stdout.read()}"
-        try:
-            urllib.request.urlopen(request, timeout=1).close()
-            break
-        except OSError:
-            assert time.monotonic() < deadline, "face_dashboard did not answer within 30 s"
-            time.sleep(0.2)
-    yield url
-    process.terminate()
-    assert process.wait(timeout=15) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal once stopped
+def server(serve, browser: Browser) -> Iterator[str]:
+    yield serve()
+    for context in browser.contexts:  # their live streams end, so the server stops at once
+        context.close()
 
 
 @pytest.fixture(scope="module")

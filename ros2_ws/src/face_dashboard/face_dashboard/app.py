@@ -21,10 +21,6 @@ from typing import Annotated, Literal
 import plotly
 from face_analytics.erase import erase_face
 from face_analytics.report import period_ns
-from face_dashboard import charts
-from face_dashboard.auth import Role, admin, staff
-from face_dashboard.live import StoreWatcher
-from face_dashboard.settings import DashboardSettings
 from face_sink.mysql_store import DatabaseUrlError, open_existing_store
 from face_sink.schema import EventStore
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response, status
@@ -34,10 +30,18 @@ from identity_node.gallery_store import GalleryInUseError
 from pydantic import BaseModel
 from signage_node.offers import load_rules
 
+from face_dashboard import charts
+from face_dashboard.auth import Role, admin, staff
+from face_dashboard.live import StoreWatcher
+from face_dashboard.settings import DashboardSettings
+from face_dashboard.stream import CameraStreams
+
 STATIC = files("face_dashboard") / "static"
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 STREAM_CHECK_S = 0.25  # how often a live stream looks at the watcher's counters (in memory)
 KEEPALIVE_S = 15.0  # a comment line keeps proxies from closing a quiet stream
+MJPEG_BOUNDARY = "frame"
+MJPEG_CHECK_S = 0.05  # a new frame goes out within this of its arrival
 ASSETS = {
     "dashboard.js": "text/javascript",
     "signage.js": "text/javascript",
@@ -86,11 +90,14 @@ def create_app(settings: DashboardSettings) -> FastAPI:
         return open_existing_store(settings.database, visit_gap_s=settings.visit_gap_s)
 
     watcher = StoreWatcher(settings, open_store, rules)
+    streams = CameraStreams(settings.stream_cameras, settings.stream_topic, settings.stream_fps)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         watcher.start()
+        streams.start()
         yield
+        streams.stop()
         watcher.stop()
 
     app = FastAPI(
@@ -247,6 +254,35 @@ def create_app(settings: DashboardSettings) -> FastAPI:
         """Server-sent events: the offer JSON whenever the camera's screen changes."""
         feed = watcher.signage(camera_id)
         return event_stream(request, lambda: feed.version, lambda: offer_json(camera_id))
+
+    @app.get("/api/streams", tags=["live"])
+    def stream_cameras(_: Staff) -> list[str]:
+        """Cameras whose live annotated picture ``/api/stream/{camera}.mjpg`` serves."""
+        return list(streams.cameras)
+
+    @app.get(
+        "/api/stream/{camera_id}.mjpg",
+        tags=["live"],
+        response_class=StreamingResponse,
+        responses={200: {"content": {"multipart/x-mixed-replace": {}}}},
+    )
+    def stream(camera_id: str, request: Request, _: Staff) -> StreamingResponse:
+        """The camera's annotated images as MJPEG while the graph runs (404: not a stream camera)."""
+        if camera_id not in streams.cameras:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"{camera_id} is not in stream_cameras")
+
+        async def parts() -> AsyncIterator[bytes]:
+            sent = None
+            while not await request.is_disconnected():
+                latest = streams.latest(camera_id)
+                if latest is not None and latest[0] != sent:
+                    sent, jpeg = latest
+                    head = f"--{MJPEG_BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}"
+                    yield head.encode() + b"\r\n\r\n" + jpeg + b"\r\n"
+                await asyncio.sleep(MJPEG_CHECK_S)
+
+        media_type = f"multipart/x-mixed-replace; boundary={MJPEG_BOUNDARY}"
+        return StreamingResponse(parts(), media_type=media_type, headers={"Cache-Control": "no-cache"})
 
     @app.get("/api/faces/{face_id}", tags=["admin"])
     def face(face_id: int, _: Admin) -> charts.FaceOut:

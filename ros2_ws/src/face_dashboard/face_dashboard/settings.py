@@ -78,6 +78,21 @@ class DashboardSettings(BaseModel):
         _SIGNAGE.visits_refresh_s, gt=0, description="seconds between reads of the visits table for loyalty"
     )
     timezone: str = Field(_SIGNAGE.timezone, description="IANA zone of the offer rules' time windows")
+    stream_cameras: list[str] = Field(
+        default_factory=list,
+        description="cameras whose annotated images the page shows live (MJPEG); none: no ROS needed",
+    )
+    stream_topic: str = Field(
+        "/{camera}/image_annotated", description="each stream camera's sensor_msgs/Image topic"
+    )
+    stream_fps: float = Field(5.0, gt=0, le=30, description="most frames a second encoded per stream")
+
+    @field_validator("stream_topic")
+    @classmethod
+    def _camera_in_topic(cls, value: str) -> str:
+        if "{camera}" not in value:
+            raise ValueError("must contain {camera}, e.g. /{camera}/image_annotated")
+        return value
 
     @field_validator("staff_tokens", "admin_tokens")
     @classmethod

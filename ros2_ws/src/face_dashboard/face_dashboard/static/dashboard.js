@@ -111,13 +111,20 @@ async function drawRepeat() {
   ], { barmode: "stack", xaxis: { type: "category", title: { text: "day (UTC)" } }, yaxis: { title: { text: "customers" }, rangemode: "tozero" } });
 }
 
+function bucketLabel(group) {
+  // face_report's "25-34 female" / "unknown unknown" in words a manager reads at a glance
+  const [age, gender] = group.split(" ");
+  return `${age === "unknown" ? "age unknown" : `aged ${age}`}, ${gender === "unknown" ? "gender unknown" : gender}`;
+}
+
 async function drawDwell() {
   const d = await getJson("/api/dwell");
   await plot("chart-dwell", d.by_camera.map((g) => ({ type: "box", name: g.group, y: g.dwell_s, boxpoints: "all", jitter: 0.4 })), {
     showlegend: false,
     yaxis: { title: { text: "seconds per visit" }, rangemode: "tozero" },
   });
-  const rows = [...d.by_camera, ...d.by_bucket].map((g) => [g.group, g.count, g.median_s.toFixed(1), g.p90_s.toFixed(1)]);
+  const rows = [...d.by_camera.map((g) => ({ ...g, label: g.group })), ...d.by_bucket.map((g) => ({ ...g, label: bucketLabel(g.group) }))]
+    .map((g) => [g.label, g.count, g.median_s.toFixed(1), g.p90_s.toFixed(1)]);
   fillTable($("table-dwell"), [["camera / age and gender"], ["visits", true], ["median s", true], ["90 % under s", true]], rows);
 }
 
@@ -163,6 +170,8 @@ async function drawHeatmaps() {
     return figure;
   }));
   box.replaceChildren(...figures);
+  // drawn means shown: wait for the pictures (a failed one is left to the browser's broken-image mark)
+  await Promise.all(figures.map((f) => f.querySelector("img").decode().catch(() => undefined)));
 }
 
 async function drawJourneys() {
@@ -179,6 +188,21 @@ async function drawCameras(selected) {
   const select = $("camera");
   select.replaceChildren(new Option("All cameras", ""), ...cameras.map((c) => new Option(c, c)));
   select.value = cameras.includes(selected) ? selected : "";
+}
+
+async function drawStreams() {
+  const cameras = await (await fetch("/api/streams")).json();
+  $("streams").replaceChildren(...cameras.map((camera) => {
+    const figure = document.createElement("figure");
+    const img = document.createElement("img");
+    img.src = `/api/stream/${encodeURIComponent(camera)}.mjpg`;
+    img.alt = `live picture of ${camera}`;
+    const caption = document.createElement("figcaption");
+    caption.textContent = camera;
+    figure.append(img, caption);
+    return figure;
+  }));
+  $("streams-card").hidden = !cameras.length;
 }
 
 async function refresh() {
@@ -211,6 +235,7 @@ async function main() {
   role = (await (await fetch("/api/me")).json()).role;
   $("role").textContent = `signed in as ${role}`;
   await drawCameras(camera);
+  await drawStreams();
   $("period").addEventListener("submit", (event) => {
     event.preventDefault();
     history.replaceState(null, "", `?${periodQuery()}`);

@@ -26,10 +26,10 @@ $("erase").addEventListener("click", async () => {
   if (!confirm(`Erase face ID ${faceId} everywhere? This cannot be undone.`)) return;
   const response = await fetch(`/api/faces/${faceId}`, { method: "DELETE" });
   const body = await response.json();
+  await load();  // the page shows what is left before it says what was done
   $("result").textContent = response.ok
     ? `Erased: ${body.events} sightings, ${body.descriptors} descriptors, ${body.crops} crops.`
     : `Not erased: ${body.detail}`;
-  await load();
 });
 
 load();
