@@ -11,8 +11,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 import pytest
+from camera_node.sources import FrameClock
 from face_analytics import offline
-from face_analytics.pipeline import FrameClock
 from face_common.faces import UNKNOWN_FACE_ID, Box, FaceEvent
 from face_eval import scenario
 from face_eval.scenario_scoring import (

@@ -18,9 +18,10 @@ from pathlib import Path
 import pytest
 from face_analytics import merge, offline, report
 from face_common.faces import FaceEvent
+from face_common.timestamps import utc_ns
 from face_eval import scenario
 from face_eval.scenario_scoring import read_settings, score_day
-from face_sink.schema import open_sqlite_store, utc_ns
+from face_sink.schema import open_sqlite_store
 
 START = "2024-05-01T10:00:00"
 CAMERAS = ("cam1", "cam2", "cam3")

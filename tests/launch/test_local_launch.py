@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from agegender_node.attribution import AttributionSettings
 from camera_node.resize import ResizeMode
+from camera_node.sources import FrameClock
 from face_analytics.offline import FrameSize, source_frames
-from face_analytics.pipeline import FrameClock, open_pipeline, process_frames
+from face_analytics.pipeline import open_pipeline, process_frames
 from face_detect_node.detection import DetectionConfig
 from face_sink.schema import open_sqlite_store
 from identity_node.identification import IdentitySettings

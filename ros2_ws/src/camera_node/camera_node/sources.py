@@ -37,6 +37,7 @@ import cv2
 import numpy as np
 from face_common.images import ImageConversionError, compressed_msg_to_array, image_msg_to_array
 from face_common.settings import setting
+from face_common.timestamps import utc_ns
 
 from camera_node.bag_files import (
     IMAGE_TYPE,
@@ -377,12 +378,9 @@ def parse_start(text: str | None, source: Path) -> int:
     if text is None:
         return source.stat().st_mtime_ns
     try:
-        moment = datetime.fromisoformat(text)
+        return utc_ns(text)
     except ValueError as err:
-        raise ValueError(f"recording start {text!r} is not an ISO 8601 time") from err
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return round(moment.timestamp() * 1e6) * 1000
+        raise ValueError(f"recording start: {err}") from err
 
 
 def source_fps(source: Path) -> float:

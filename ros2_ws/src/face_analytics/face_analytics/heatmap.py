@@ -26,13 +26,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 from face_common.faces import Box, FaceEvent
+from face_common.timestamps import utc_ns
 from face_sink.mysql_store import (
     DatabaseUrlError,
     add_database_option,
     describe_database,
     open_existing_store,
 )
-from face_sink.schema import EventStore, utc_ns
+from face_sink.schema import EventStore
 
 from face_analytics.floor_plan import FloorPlan, load_floor_plan, to_plan
 

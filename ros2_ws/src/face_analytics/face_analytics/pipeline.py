@@ -24,10 +24,6 @@ from pathlib import Path
 
 import numpy as np
 from agegender_node.attribution import AttributionSettings, FaceAttributor
-
-# A recording's time is camera_node's (its recorded_start); re-exported for evaluation's scoring.
-from camera_node.sources import FrameClock as FrameClock
-from camera_node.sources import parse_start as parse_start
 from face_common.faces import FaceEvent, FrameFaces, FrameRef
 from face_detect_node.detection import DetectionConfig, FaceFinder
 from face_sink.schema import EventStore

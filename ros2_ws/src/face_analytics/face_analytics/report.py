@@ -22,13 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
+from face_common.timestamps import utc_ns
 from face_sink.mysql_store import (
     DatabaseUrlError,
     add_database_option,
     add_visit_gap_option,
     open_existing_store,
 )
-from face_sink.schema import EventStore, utc_ns, utc_text
+from face_sink.schema import EventStore, utc_text
 
 from face_analytics.heatmap import background_image, camera_heat, render
 from face_analytics.journeys import (

@@ -29,9 +29,9 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from camera_node.sources import FrameClock, parse_start
 from face_analytics.heatmap import accumulate, blurred, mass_within, time_weights
 from face_analytics.journeys import Pair, transition_matrix
-from face_analytics.pipeline import FrameClock, parse_start
 from face_analytics.stats import summarize
 from face_analytics.visit_stats import StoreVisit, store_visits
 from face_common.faces import UNKNOWN_FACE_ID, Box, FaceEvent

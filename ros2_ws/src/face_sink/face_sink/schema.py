@@ -218,15 +218,6 @@ def utc_text(stamp_ns: int) -> str:
     return (_EPOCH + timedelta(microseconds=stamp_ns // 1000)).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def utc_ns(text: str) -> int:
-    """An ISO 8601 time given on a command line as UTC nanoseconds; a time without zone is UTC,
-    as every stamp in the store is."""
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return round(moment.timestamp() * 1e6) * 1000
-
-
 def _finite_or_none(value: float) -> float | None:
     return None if math.isnan(value) else float(value)
 
