@@ -195,6 +195,11 @@ def test_every_chart_endpoint_is_documented(client):
     ):
         assert path in paths, path
     assert re.search("start", str(paths["/api/summary"]["get"]["parameters"]))
+    page = client.get("/docs").text
+    assert "/static/docs/swagger-ui-bundle.js" in page and "cdn" not in page.lower()
+    assert client.get("/static/docs/swagger-ui-bundle.js").status_code == 200
+    for path in ("/openapi.json", "/docs", "/static/docs/swagger-ui.css"):
+        assert client.get(path, headers={"Authorization": ""}).status_code == 401
 
 
 def test_admin_sees_one_face_and_erases_it_everywhere(admin_client, sql, tmp_path):

@@ -54,8 +54,13 @@ def open_page(browser: Browser, url: str, token: str | None, width: int = 1400, 
     return context.new_page()
 
 
-def dashboard(browser: Browser, url: str, token: str = ADMIN_TOKEN) -> Page:
+def dashboard(
+    browser: Browser, url: str, token: str = ADMIN_TOKEN, requested: list[str] | None = None
+) -> Page:
+    """The dashboard on the store day's period, once drawn; ``requested`` collects every URL it loads."""
     page = open_page(browser, url, token)
+    if requested is not None:
+        page.on("request", lambda request: requested.append(request.url))
     page.goto(f"{url}/?start={START}&end={END}")
     page.wait_for_function("Number(document.body.dataset.refreshes) >= 1", timeout=WAIT_MS)
     return page

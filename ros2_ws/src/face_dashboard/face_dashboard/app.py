@@ -4,7 +4,8 @@ Every route needs a token (``auth``); per-ID data and erasure need an admin's. E
 the event store in its own worker thread (SQLite connections stay in the thread that made them; a
 MySQL connection per request is cheap next to a page's charts) and the numbers come from
 ``charts``, which calls face_report's functions. The chart library is the ``plotly`` package's own
-``plotly.min.js``, served from here: nothing is fetched from the internet, by the server or the page.
+``plotly.min.js``, and the API documentation's Swagger UI comes from the ``fastapi-offline`` wheel,
+both served from here: nothing is fetched from the internet, by the server or the page.
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Literal
 
+import fastapi_offline
 import plotly
 from face_analytics.erase import erase_face
 from face_analytics.report import period_ns
 from face_sink.mysql_store import DatabaseUrlError, open_existing_store
 from face_sink.schema import EventStore
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response, status
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, StreamingResponse
 from identity_node.descriptor import DESCRIPTOR_BACKENDS
 from identity_node.gallery_store import GalleryInUseError
@@ -38,6 +41,13 @@ from face_dashboard.stream import CameraStreams
 
 STATIC = files("face_dashboard") / "static"
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
+"""Swagger UI's files from the fastapi-offline wheel: FastAPI's own /docs page loads them from a CDN."""
+DOCS_ASSET_TYPES = {
+    "swagger-ui-bundle.js": "text/javascript",
+    "swagger-ui.css": "text/css",
+    "favicon.png": "image/png",
+}
 STREAM_CHECK_S = 0.25  # how often a live stream looks at the watcher's counters (in memory)
 KEEPALIVE_S = 15.0  # a comment line keeps proxies from closing a quiet stream
 MJPEG_BOUNDARY = "frame"
@@ -106,6 +116,9 @@ def create_app(settings: DashboardSettings) -> FastAPI:
         description="Every request needs a token: HTTP Basic (any user name, the token as password) or "
         "`Authorization: Bearer <token>`. Periods are ISO 8601, UTC when no zone is given.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,  # served below, behind a token like every other route
     )
     app.state.settings = settings
     app.state.watcher = watcher
@@ -136,6 +149,26 @@ def create_app(settings: DashboardSettings) -> FastAPI:
     @app.get("/faces/{face_id}", include_in_schema=False)
     def face_page(face_id: int, _: Admin) -> HTMLResponse:
         return page("face.html")
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi(_: Staff) -> dict:
+        return app.openapi()
+
+    @app.get("/docs", include_in_schema=False)
+    def docs(_: Staff) -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title=f"{app.title}: JSON API",
+            swagger_js_url="/static/docs/swagger-ui-bundle.js",
+            swagger_css_url="/static/docs/swagger-ui.css",
+            swagger_favicon_url="/static/docs/favicon.png",
+        )
+
+    @app.get("/static/docs/{name}", include_in_schema=False)
+    def docs_asset(name: str, _: Staff) -> FileResponse:
+        if name not in DOCS_ASSET_TYPES:
+            raise HTTPException(status.HTTP_404_NOT_FOUND)
+        return FileResponse(DOCS_ASSETS / name, media_type=DOCS_ASSET_TYPES[name])
 
     @app.get("/static/plotly.min.js", include_in_schema=False)
     def plotly_js(_: Staff) -> FileResponse:

@@ -13,8 +13,9 @@ import binascii
 import hmac
 from enum import StrEnum
 
-from face_dashboard.settings import DashboardSettings
 from fastapi import HTTPException, Request, status
+
+from face_dashboard.settings import DashboardSettings
 
 REALM = 'Basic realm="store dashboard", charset="UTF-8"'
 

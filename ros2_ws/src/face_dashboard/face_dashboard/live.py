@@ -24,12 +24,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from face_common.faces import Face, FaceEvent, FrameFaces, FrameRef
-from face_dashboard.settings import DashboardSettings
 from face_sink.schema import EventStore
 from signage_node.loyalty import VisitCounts
 from signage_node.offers import Rule
 from signage_node.screen import Shown, SignageScreen, time_zone
 from signage_node.selection import NS_PER_S, Debouncer
+
+from face_dashboard.settings import DashboardSettings
 
 LOG = logging.getLogger("face_dashboard")
 EventKey = tuple[str, int, int]
@@ -137,6 +138,7 @@ class StoreWatcher:
             idle_s = wall_s - feed.last_wall_s
             if (
                 feed.shown is not None
+                and feed.shown.rule is not None  # cleared already: nothing to clear
                 and feed.last_stamp_ns is not None
                 and idle_s >= self._settings.clear_after_s
             ):

@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import uvicorn
+from signage_node.offers import OffersError
+
 from face_dashboard.app import create_app
 from face_dashboard.settings import SettingsError, load_settings
-from signage_node.offers import OffersError
 
 GRACEFUL_SHUTDOWN_S = 2  # open live streams never end by themselves: do not wait for them longer
 
