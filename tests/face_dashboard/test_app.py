@@ -6,10 +6,13 @@ from __future__ import annotations
 import re
 import statistics
 
+import numpy as np
 import pytest
 from face_analytics.report import main as face_report
 from face_dashboard.app import create_app
 from fastapi.testclient import TestClient
+from identity_node.descriptor import DESCRIPTOR_BACKENDS, DESCRIPTOR_SIZE
+from identity_node.gallery import FaceGallery
 from store_day import ADMIN_TOKEN, DAY, END, STAFF_TOKEN, START, S
 
 PERIOD = {"start": START, "end": END}
@@ -213,6 +216,19 @@ def test_admin_sees_one_face_and_erases_it_everywhere(admin_client, sql, tmp_pat
     assert sql("SELECT COUNT(*) FROM face_events WHERE face_id = 1") == [(0,)]
     assert sql("SELECT COUNT(*) FROM face_visits WHERE face_id = 1") == [(0,)]
     assert admin_client.get("/api/faces/1").json() == {"profile": None, "visits": []}
+
+
+def test_erasure_while_the_identity_node_holds_the_gallery_is_409_and_erases_nothing(
+    admin_client, settings, sql
+):
+    descriptor = np.zeros(DESCRIPTOR_SIZE, np.float32)
+    descriptor[0] = 1.0
+    kind = DESCRIPTOR_BACKENDS[settings.descriptor_backend].name
+    with FaceGallery(settings.gallery, kind, DESCRIPTOR_SIZE) as gallery:  # as a running identity node
+        gallery.match_or_enrol(descriptor)
+        refused = admin_client.delete("/api/faces/1")
+    assert refused.status_code == 409 and "stop the identity node first" in refused.text
+    assert sql("SELECT COUNT(*) FROM face_events WHERE face_id = 1") == [(85,)]
 
 
 def test_a_missing_store_is_503_not_a_new_file(settings, tmp_path):
