@@ -15,11 +15,12 @@ import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
+import cv2
 import pytest
 import yaml
 from face_dashboard.settings import DashboardSettings
 from face_sink.schema import open_sqlite_store
-from store_day import ADMIN_TOKEN, OFFERS, STAFF_TOKEN, store_day_events
+from store_day import ADMIN_TOKEN, OFFERS, STAFF_TOKEN, offer_picture, store_day_events
 
 
 @pytest.fixture
@@ -36,6 +37,8 @@ def store_day(tmp_path: Path) -> Path:
 def offers_file(tmp_path: Path) -> Path:
     path = tmp_path / "offers.yaml"
     path.write_text(OFFERS)
+    (tmp_path / "offers").mkdir()
+    cv2.imwrite(str(tmp_path / "offers" / "skincare.png"), offer_picture())
     return path
 
 

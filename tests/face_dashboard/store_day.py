@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+import cv2
+import numpy as np
 from face_common.faces import UNKNOWN_FACE_ID, Box, FaceEvent
 
 S = 10**9
@@ -23,7 +25,7 @@ rules:
     offer: null
     when: {age_max: 17}
   - name: skincare
-    offer: {text: "New skincare range: try it at the counter", id: skincare}
+    offer: {text: "New skincare range: try it at the counter", image: offers/skincare.png, id: skincare}
     when: {gender: female, age_min: 35}
   - name: default
     offer: {text: "Have a look at this week's offers inside", id: weekly}
@@ -48,6 +50,16 @@ VISITS = [
     (9, "cam1", DAY + 17 * HOUR, 100, 45.0, "male", 640),
 ]
 UNIDENTIFIED = [("cam1", DAY + 9 * HOUR + 2 * S), ("cam2", DAY + 12 * HOUR + 7 * S)]
+
+
+def offer_picture() -> np.ndarray:
+    """The skincare offer's picture (what a shop would put next to its offers file)."""
+    picture = np.zeros((240, 480, 3), np.uint8)
+    picture[:] = np.linspace(180, 250, 480, dtype=np.uint8)[None, :, None]
+    picture[:, :, 0] = 240
+    cv2.circle(picture, (110, 120), 70, (150, 120, 230), -1)
+    cv2.putText(picture, "SKINCARE", (200, 140), cv2.FONT_HERSHEY_DUPLEX, 1.6, (90, 40, 120), 3, cv2.LINE_AA)
+    return picture
 
 
 def store_day_events() -> list[FaceEvent]:

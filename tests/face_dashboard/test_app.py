@@ -231,6 +231,13 @@ def test_erasure_while_the_identity_node_holds_the_gallery_is_409_and_erases_not
     assert sql("SELECT COUNT(*) FROM face_events WHERE face_id = 1") == [(85,)]
 
 
+def test_offer_images_come_from_the_offers_folder_only(client, settings):
+    picture = client.get("/offer-images/offers/skincare.png")
+    assert picture.status_code == 200 and picture.headers["content-type"] == "image/png"
+    for path in ("offers.yaml", "offers/none.png", "%2e%2e/%2e%2e/etc/passwd", "..%2Fevents.sqlite"):
+        assert client.get(f"/offer-images/{path}").status_code == 404, path
+
+
 def test_a_missing_store_is_503_not_a_new_file(settings, tmp_path):
     app = create_app(settings.model_copy(update={"database": str(tmp_path / "none.sqlite")}))
     response = TestClient(app).get("/api/summary", auth=("x", STAFF_TOKEN))

@@ -232,6 +232,7 @@ def test_the_signage_page_shows_the_offer_for_the_person_in_front(browser, serve
     store.write_events([FaceEvent("cam2", now, 0, 62, 15.0, "male", Box(0, 0, 300, 300), 0.3, False)])
     page.wait_for_function("document.body.dataset.offerId === 'skincare'", timeout=WAIT_MS)
     assert page.inner_text("#offer-text") == "New skincare range: try it at the counter"
+    page.wait_for_function("document.querySelector('#offer img')?.naturalWidth === 480", timeout=WAIT_MS)
     IMAGES.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(IMAGES / "signage.png"))
     # a minor steps in front: no offer, the idle screen

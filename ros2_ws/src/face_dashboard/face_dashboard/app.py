@@ -52,6 +52,13 @@ STREAM_CHECK_S = 0.25  # how often a live stream looks at the watcher's counters
 KEEPALIVE_S = 15.0  # a comment line keeps proxies from closing a quiet stream
 MJPEG_BOUNDARY = "frame"
 MJPEG_CHECK_S = 0.05  # a new frame goes out within this of its arrival
+OFFER_IMAGE_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".webp": "image/webp",
+    ".gif": "image/gif",
+}
 ASSETS = {
     "dashboard.js": "text/javascript",
     "signage.js": "text/javascript",
@@ -179,6 +186,17 @@ def create_app(settings: DashboardSettings) -> FastAPI:
         if name not in ASSETS:
             raise HTTPException(status.HTTP_404_NOT_FOUND)
         return Response((STATIC / name).read_bytes(), media_type=ASSETS[name])
+
+    @app.get("/offer-images/{path:path}", include_in_schema=False)
+    def offer_image(path: str, _: Staff) -> FileResponse:
+        """An offer's ``image`` (a path relative to the offers file's folder), for the signage page;
+        nothing outside that folder and nothing but pictures."""
+        folder = Path(settings.offers_file).resolve().parent
+        picture = (folder / path).resolve()
+        kind = OFFER_IMAGE_TYPES.get(picture.suffix.lower())
+        if kind is None or not picture.is_relative_to(folder) or not picture.is_file():
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such offer image")
+        return FileResponse(picture, media_type=kind)
 
     @app.get("/api/me", tags=["access"])
     def me(role: Staff) -> Me:

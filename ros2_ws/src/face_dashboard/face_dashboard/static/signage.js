@@ -15,7 +15,10 @@ function show(message) {
   if (offer) {
     if (offer.image) {
       const img = document.createElement("img");
-      img.src = offer.image;
+      // a URL as it is; a path is the offers file's folder's, served by the dashboard
+      img.src = /^https?:\/\//.test(offer.image)
+        ? offer.image
+        : `/offer-images/${offer.image.split("/").map(encodeURIComponent).join("/")}`;
       img.alt = "";
       img.onerror = () => img.remove();  // a missing picture must not show a broken-image icon
       offerBox.appendChild(img);
