@@ -128,7 +128,6 @@ def create_app(settings: DashboardSettings) -> FastAPI:
         openapi_url=None,  # served below, behind a token like every other route
     )
     app.state.settings = settings
-    app.state.watcher = watcher
 
     @contextmanager
     def store() -> Iterator[EventStore]:
