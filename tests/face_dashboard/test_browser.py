@@ -11,6 +11,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,7 @@ def dashboard(
 ) -> Page:
     """The dashboard on the store day's period, once drawn; ``requested`` collects every URL it loads."""
     page = open_page(browser, url, token)
+    page.clock.set_fixed_time(datetime(2024, 5, 3, 18, 0, tzinfo=UTC))  # the same screenshot every run
     if requested is not None:
         page.on("request", lambda request: requested.append(request.url))
     page.goto(f"{url}/?start={START}&end={END}")
