@@ -64,6 +64,12 @@ function fillTable(table, headers, rows) {
   });
 }
 
+function countAxis(title, values) {
+  // whole numbers only: nobody counts half a customer
+  const top = Math.max(1, ...values);
+  return { title: { text: title }, rangemode: "tozero", tick0: 0, dtick: Math.max(1, Math.ceil(top / 8)) };
+}
+
 function plot(id, traces, layout) {
   return Plotly.react($(id), traces, { margin: MARGIN, ...layout }, PLOT_CONFIG);
 }
@@ -90,7 +96,7 @@ async function drawSummary() {
   await plot("chart-age-gender", traces, {
     barmode: "stack",
     xaxis: { title: { text: "age (years)" } },
-    yaxis: { title: { text: "customers" }, dtick: 1, rangemode: "tozero" },
+    yaxis: countAxis("customers", buckets.map((b) => Object.values(s.gender_by_age[b]).reduce((a, n) => a + n, 0))),
   });
 }
 
@@ -98,7 +104,7 @@ async function drawHours() {
   const rows = await getJson("/api/visits_per_hour");
   await plot("chart-hours", [{ type: "bar", x: rows.map((r) => r.hour), y: rows.map((r) => r.visits), marker: { color: "#1f6feb" } }], {
     xaxis: { type: "date", title: { text: "hour (UTC)" } },
-    yaxis: { title: { text: "store visits" }, rangemode: "tozero" },
+    yaxis: countAxis("store visits", rows.map((r) => r.visits)),
   });
 }
 
@@ -108,7 +114,7 @@ async function drawRepeat() {
   await plot("chart-repeat", [
     { type: "bar", name: "new", x: days, y: rows.map((r) => r.new), marker: { color: "#f59f00" } },
     { type: "bar", name: "returning", x: days, y: rows.map((r) => r.returning), marker: { color: "#2b8a3e" } },
-  ], { barmode: "stack", xaxis: { type: "category", title: { text: "day (UTC)" } }, yaxis: { title: { text: "customers" }, rangemode: "tozero" } });
+  ], { barmode: "stack", xaxis: { type: "category", title: { text: "day (UTC)" } }, yaxis: countAxis("customers", rows.map((r) => r.customers)) });
 }
 
 function bucketLabel(group) {
