@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 from face_eval.data_paths import data_root
 from ros_processes import DDS_SETTINGS, RosProcesses, claim_domain_id
+from three_camera_day import make_day
 
 os.environ.pop("FASTDDS_BUILTIN_TRANSPORTS", None)
 os.environ.update(DDS_SETTINGS)
@@ -39,6 +40,16 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 def face_data() -> Path:
     """Root of the labelled data: ``../shared/data`` when present and not hidden, else ``samples/``."""
     return data_root(REPO_ROOT)
+
+
+@pytest.fixture(scope="session")
+def three_camera_day(face_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder of the three-camera store day and its events (``three_camera_day``), made once."""
+    folder = tmp_path_factory.mktemp("three_cameras")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OMP_NUM_THREADS", "1")
+        make_day(face_data / "identity" / "labels.csv", folder)
+    return folder
 
 
 @pytest.fixture

@@ -6,10 +6,13 @@ write docs/images/dashboard.png and docs/images/signage.png."""
 
 from __future__ import annotations
 
+import csv
+import sqlite3
 import statistics
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,9 +22,11 @@ from face_analytics.journeys import in_period, journey_counts, transition_matrix
 from face_analytics.stats import summarize
 from face_analytics.visit_stats import repeat_customers, store_visits, utc_day
 from face_common.faces import Box, FaceEvent
+from face_eval import scenario
 from face_sink.schema import open_sqlite_store
 from playwright.sync_api import Browser, Page, sync_playwright
 from store_day import ADMIN_TOKEN, DAY, END, HOUR, STAFF_TOKEN, START, S
+from three_camera_day import EVENTS, VISIT_GAP_S
 
 CHROMIUM = Path("/usr/bin/chromium")
 IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
@@ -158,6 +163,26 @@ def test_every_chart_shows_what_the_database_holds(browser, server, store_day, s
 
     IMAGES.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(IMAGES / "dashboard.png"), full_page=True)
+
+
+def test_the_dashboard_shows_a_store_day_run(browser, serve, three_camera_day):
+    """The graph's cores on the three-camera store day (tests/three_camera_day.py): the page shows
+    the customers the event store holds and the journeys the scenario planned."""
+    database = three_camera_day / EVENTS
+    url = serve(database=str(database), visit_gap_s=VISIT_GAP_S)
+    page = open_page(browser, url, STAFF_TOKEN)
+    page.goto(f"{url}/?start=2024-05-01T00:00&end=2024-05-02T00:00")
+    page.wait_for_function("Number(document.body.dataset.refreshes) >= 1", timeout=WAIT_MS)
+    with (three_camera_day / scenario.JOURNEYS_FILE).open() as f:
+        planned = list(csv.DictReader(f))
+    with sqlite3.connect(database) as connection:
+        ((customers,),) = connection.execute(
+            "SELECT COUNT(DISTINCT face_id) FROM face_events WHERE face_id >= 0"
+        ).fetchall()
+    assert page.inner_text("#tile-customers") == str(customers) == str(len({r["person"] for r in planned}))
+    shown = dict(row.split("\t") for row in texts(page, "#table-journeys tbody tr"))
+    truth = Counter(row["cameras"].replace(">", " → ") for row in planned)
+    assert {path: int(n) for path, n in shown.items()} == dict(truth)
 
 
 def test_the_page_follows_new_events_without_a_reload(browser, server, store_day):

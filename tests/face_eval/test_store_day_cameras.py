@@ -16,55 +16,20 @@ import re
 from pathlib import Path
 
 import pytest
-from face_analytics import merge, offline, report
+from face_analytics import merge, report
 from face_common.faces import FaceEvent
 from face_common.timestamps import utc_ns
 from face_eval import scenario
-from face_eval.scenario_scoring import read_settings, score_day
-from face_sink.schema import open_sqlite_store
+from face_eval.scenario_scoring import score_day
+from three_camera_day import CAMERAS, EVENTS, START, VISIT_GAP_S, read_events, run_day
 
-START = "2024-05-01T10:00:00"
-CAMERAS = ("cam1", "cam2", "cam3")
-# Seed 3 plans, from ../shared/data/identity and from samples/identity alike, 4 people with
-# returns and journeys of different lengths over all three cameras.
-DAY = ["--seed", "3", "--duration", "40", "--people", "4", "--repeat-rate", "0.5", "--dwell", "3", "5"]
-DAY += ["--return-gap", "8", "--face-size", "100", "150", "--cameras", "3", "--transit", "2", "4"]
-#: Walks take at most 4 s and returns come at least 8 s apart: a gap between the two.
-VISIT_GAP_S = 6.0
 #: A descriptor threshold strict enough to split a person into two IDs on this day.
 SPLITTING_THRESHOLD = 0.4
 
 
-def run_day(day: Path, name: str, *options: str) -> list[FaceEvent]:
-    """``face_offline`` on the day's three recordings into ``<name>.sqlite``; its events."""
-    settings = read_settings(day)
-    sources = [f"{camera}={day / settings.video_file(camera)}" for camera in CAMERAS]
-    database = day / f"{name}.sqlite"
-    args = [*sources, "--database", str(database), "--gallery", str(day / f"{name}_gallery.sqlite")]
-    args += ["--visit-gap-s", str(VISIT_GAP_S)]  # the sink's setting: the visits table's own gap
-    assert offline.main([*args, "--start", START, "--no-progress", *options]) == 0
-    return read_events(database)
-
-
-def read_events(database: Path) -> list[FaceEvent]:
-    store = open_sqlite_store(database)
-    try:
-        return store.read_events()
-    finally:
-        store.close()
-
-
-@pytest.fixture(scope="module")
-def day(face_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("three_cameras")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("OMP_NUM_THREADS", "1")
-        labels = face_data / "identity" / "labels.csv"
-        assert (
-            scenario.main(["--identity-csv", str(labels), "--out", str(folder), *DAY, "--no-progress"]) == 0
-        )
-        run_day(folder, "events")
-    return folder
+@pytest.fixture
+def day(three_camera_day: Path) -> Path:
+    return three_camera_day
 
 
 def scores_of(events: list[FaceEvent], day: Path) -> dict[str, list[dict]]:
@@ -85,7 +50,7 @@ def test_the_plan_has_returns_and_journeys_over_several_cameras(day: Path) -> No
 
 
 def test_visits_dwell_journeys_and_heat_equal_the_ground_truth(day: Path) -> None:
-    tables = scores_of(read_events(day / "events.sqlite"), day)
+    tables = scores_of(read_events(day / EVENTS), day)
     counts = {row["quantity"]: (row["truth"], row["predicted"]) for row in tables["counts"]}
     for quantity in ("customers", "visits", "repeat_customers", "camera_visits"):
         truth, predicted = counts[quantity]
@@ -118,7 +83,7 @@ def test_the_report_prints_the_true_journeys_and_transitions_and_writes_the_plot
     day: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     capsys.readouterr()
-    args = ["--database", str(day / "events.sqlite"), "--visit-gap-s", str(VISIT_GAP_S)]
+    args = ["--database", str(day / EVENTS), "--visit-gap-s", str(VISIT_GAP_S)]
     assert report.main([*args, "--plots-dir", str(tmp_path), "--max-rows", "1"]) == 0
     text = capsys.readouterr().out
     printed = []
@@ -129,7 +94,7 @@ def test_the_report_prints_the_true_journeys_and_transitions_and_writes_the_plot
     assert sorted(printed) == true_journeys(day)
     matrix = section(text, "transitions between cameras")
     assert matrix[0].split()[-3:] == list(CAMERAS)
-    truth = scores_of(read_events(day / "events.sqlite"), day)["transitions"]
+    truth = scores_of(read_events(day / EVENTS), day)["transitions"]
     for row in matrix[1:]:
         source, *counts = row.split()
         for target, count in zip(CAMERAS, counts, strict=True):
