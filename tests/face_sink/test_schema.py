@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import math
 import sqlite3
 
+import numpy as np
 import pytest
 from face_common.faces import Box, FaceEvent
 from face_sink.schema import (
     EVENTS_TABLE,
+    LOCAL_SOURCE,
+    MAX_DEAD_LETTER_PAYLOAD,
     MYSQL,
     SCHEMA_VERSION,
     SQLITE,
+    DeadLetter,
+    Erasure,
     EventStore,
+    Incoming,
+    InvalidEvent,
     SchemaVersionError,
     event_row,
     insert_ignore_statement,
@@ -136,14 +144,101 @@ def test_a_failed_batch_writes_nothing(store):
     [
         ("camera_id", "", "camera id"),
         ("camera_id", "c" * 65, "camera id"),
-        ("stamp_ns", -1, "negative"),
+        ("camera_id", 7, "camera id"),
+        ("camera_id", "cam\ud800", "not valid Unicode"),
+        ("stamp_ns", -1, r"stamp_ns -1 is outside 0\.\."),
+        ("stamp_ns", 2**63, "stamp_ns .* is outside"),
+        ("stamp_ns", math.inf, "stamp_ns must be an integer, got float"),
+        ("stamp_ns", float(T0), "stamp_ns must be an integer, got float"),
+        ("stamp_ns", True, "stamp_ns must be an integer, got bool"),
+        ("face_index", 2**31, "face_index 2147483648 is outside 0..2147483647"),
+        ("face_index", -1, "face_index -1 is outside"),
+        ("face_index", "0", "face_index must be an integer, got str"),
+        ("face_id", -2, "face_id -2 is outside -1.."),
+        ("face_id", 2**63, "face_id .* is outside"),
         ("gender", "unknown", "gender"),
-        ("age", math.inf, "age"),
+        ("gender", None, "gender"),
+        ("age", math.inf, "age inf is not a finite number"),
+        ("age", -0.5, "age -0.5 is not a finite number in 0.0..120.0"),
+        ("age", 121.0, "age 121.0"),
+        ("age", "31", "age must be a number or null, got str"),
+        ("distance", -math.inf, "distance -inf"),
+        ("distance", None, "distance must be a number or null, got NoneType"),
+        ("box", Box(0, 0, -1, 5), "box w -1 is outside 0.."),
+        ("box", Box(2**31, 0, 1, 1), "box x 2147483648 is outside"),
+        ("box", Box(0, 0, 1.5, 1), "box w must be an integer, got float"),
+        ("box", [0, 0, 1, 1], "box must be a Box"),
+        ("new_face", 1, "new_face must be true or false"),
     ],
 )
-def test_event_row_rejects_values_no_dialect_accepts(field, value, message):
-    with pytest.raises(ValueError, match=message):
+def test_event_row_refuses_every_value_a_column_would_not_hold_exactly(field, value, message):
+    with pytest.raises(InvalidEvent, match=message):
         event_row(make_event(**{field: value}))
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"age": math.nan, "distance": math.nan, "gender": "", "face_id": -1},
+        {"age": 0.0, "face_index": 2**31 - 1, "stamp_ns": 2**63 - 1, "box": Box(-5, -5, 0, 0)},
+        {"age": np.float32(120.0), "face_id": np.int64(2**63 - 1), "box": Box(*np.arange(4))},
+    ],
+)
+def test_the_edges_of_every_range_and_numpy_numbers_are_accepted(changes):
+    assert event_row(make_event(**changes))[:3] == (
+        "cam0",
+        changes.get("stamp_ns", T0),
+        changes.get("face_index", 0),
+    )
+
+
+def test_an_identical_replay_is_a_duplicate_and_another_event_on_the_key_a_collision(store):
+    first = make_event()
+    other = make_event(face_id=2, age=40.0)
+    assert store.apply([Incoming(first), Incoming(first)]).duplicates == 1
+    outcome = store.apply([Incoming(first), Incoming(other, "kafka:face_events", "3@17", b'{"x": 1}')])
+    assert (outcome.inserted, outcome.duplicates, outcome.dead_letters) == (0, 1, 1)
+    [letter] = outcome.collisions
+    assert (
+        letter.reason == "key collision: ('cam0', 1700000000000000000, 0) is stored with other face_id, age"
+    )
+    assert store.read_dead_letters() == [letter]
+    assert store.read_events() == [first]  # the first write wins, the second is reported
+    # A collision found by a plain write_events (the sink) is kept too, once per distinct event.
+    assert store.write_events([other, other]) == 0
+    [local] = [d for d in store.read_dead_letters() if d.source == LOCAL_SOURCE]
+    assert local.position.startswith("cam0/1700000000000000000/0#") and local.face_id == 2
+    assert json.loads(local.payload) == other.as_dict()
+
+
+def test_dead_letters_are_bounded_and_kept_once_per_position(store):
+    huge = bytes(range(256)) * 40
+    letter = DeadLetter("kafka:t", "0@5", "not JSON: \udcff", huge, T0)
+    assert store.add_dead_letters([letter, letter]) == 1
+    [stored] = store.read_dead_letters()
+    assert stored.payload == huge[:MAX_DEAD_LETTER_PAYLOAD]
+    assert stored.reason == f"not JSON: \\udcff (payload of {len(huge)} bytes, first 1024 kept)"
+    assert store.add_dead_letters([letter]) == 0
+
+
+def test_erasure_removes_the_faces_dead_letters_and_its_later_events_are_not_written(store):
+    store.write_events([make_event(face_id=7), make_event(face_index=1, face_id=8)])
+    store.add_dead_letters([DeadLetter("kafka:t", "0@1", "why", b"{}", T0, face_id=7)])
+    outcome = store.apply([Erasure(7), Incoming(make_event(stamp_ns=T0 + 1, face_id=7))])
+    assert (outcome.erased_events, outcome.suppressed, outcome.inserted) == (1, 1, 0)
+    assert store.write_events([make_event(stamp_ns=T0 + 2, face_id=7)]) == 0
+    assert {e.face_id for e in store.read_events()} == {8}
+    assert store.read_dead_letters() == [] and store.erased_face_ids() == {7}
+    store.erase_face(-1)  # unknown faces' events: removed, but later ones still welcome
+    assert store.erased_face_ids() == {7}
+    assert store.write_events([make_event(stamp_ns=T0 + 3, face_id=-1)]) == 1
+
+
+def test_retention_ends_dead_letters_and_erasure_records_too(store):
+    store.add_dead_letters([DeadLetter("kafka:t", "0@1", "why", b"{}", T0)])
+    store.erase_face(7)
+    store.purge_older_than(1.0, now_ns=2**62)
+    assert store.read_dead_letters() == [] and store.erased_face_ids() == set()
 
 
 def test_erase_removes_only_that_faces_rows(store):

@@ -10,16 +10,27 @@ person is one ``DELETE`` by face ID; retention is one ``DELETE`` by capture time
 The visits table is derived from the events (``face_sink.visits``): every write, erasure and purge
 recomputes the visits of the face IDs and cameras it touched, from their events, in the same
 transaction, so the table always equals what ``rebuild_visits`` makes of the events.
+
+Nothing is clipped or coerced into a row: :func:`validate_event` (called by :func:`event_row`, so
+by every writer) refuses an event whose types or ranges a column would not hold exactly. What a
+writer cannot store goes to the dead-letter table with the reason, and so does an event whose key
+is already stored with other content (a collision, unlike a replay, is an error). Erasing a face
+ID also records it in ``face_erasures``, and writes skip events of erased IDs: a replayed log or a
+spool that still holds such events cannot bring the person back.
 """
 
 from __future__ import annotations
 
+import hashlib
+import itertools
+import json
 import math
+import numbers
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from pathlib import Path
@@ -29,9 +40,19 @@ from face_common.faces import GENDERS, UNKNOWN_FACE_ID, Box, FaceEvent
 
 from face_sink.visits import DEFAULT_VISIT_GAP_S, Visit, visits_from_events
 
-SCHEMA_VERSION = 2  # 2: the visits table
+SCHEMA_VERSION = 3  # 2: the visits table; 3: dead letters and erased face IDs
+VISITS_SCHEMA_VERSION = 2
 DEFAULT_SQLITE_PATH = Path("out/events.sqlite")
 MAX_CAMERA_ID_LENGTH = 64
+MAX_AGE = 120.0
+INT_RANGE = (-(2**31), 2**31 - 1)
+BIGINT_RANGE = (-(2**63), 2**63 - 1)
+MAX_NAME_LENGTH = 255
+MAX_REASON_LENGTH = 1000
+MAX_DEAD_LETTER_PAYLOAD = 1024
+"""Bytes of a refused record kept: an event is ~200; images and descriptors never get in whole."""
+LOCAL_SOURCE = "local"
+"""Dead-letter source of events written straight by a process (the sink), not read from a log."""
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -47,6 +68,9 @@ class ColumnType(Enum):
     REAL = "real"
     GENDER = "gender"
     BOOL = "bool"
+    NAME = "name"
+    TEXT = "text"
+    BLOB = "blob"
 
 
 @dataclass(frozen=True)
@@ -125,7 +149,37 @@ VISITS_TABLE = Table(
     indexes=(Index("face_visits_start_ns", ("start_ns",)),),  # time ranges in reports
 )
 
-TABLES = (SCHEMA_VERSION_TABLE, EVENTS_TABLE, VISITS_TABLE)
+DEAD_LETTERS_TABLE = Table(
+    name="face_dead_letters",
+    columns=(
+        Column("source", ColumnType.NAME),  # "kafka:<topic>", or LOCAL_SOURCE
+        Column("position", ColumnType.NAME),  # where in the source: "<partition>@<offset>" for Kafka
+        Column("received_ns", ColumnType.BIGINT),
+        Column("received_time", ColumnType.UTC_DATETIME),
+        Column("reason", ColumnType.TEXT),
+        Column("face_id", ColumnType.BIGINT, nullable=True),  # when known: erased with the face
+        Column("payload", ColumnType.BLOB),  # the record's first MAX_DEAD_LETTER_PAYLOAD bytes
+    ),
+    # One row per refused record: a re-delivered batch adds none.
+    primary_key=("source", "position"),
+    indexes=(
+        Index("face_dead_letters_received_ns", ("received_ns",)),  # retention
+        Index("face_dead_letters_face_id", ("face_id",)),  # erasure
+    ),
+)
+
+ERASURES_TABLE = Table(
+    name="face_erasures",
+    columns=(
+        Column("face_id", ColumnType.BIGINT),
+        Column("erased_ns", ColumnType.BIGINT),
+        Column("erased_time", ColumnType.UTC_DATETIME),
+    ),
+    primary_key=("face_id",),
+    indexes=(Index("face_erasures_erased_ns", ("erased_ns",)),),  # retention
+)
+
+TABLES = (SCHEMA_VERSION_TABLE, EVENTS_TABLE, VISITS_TABLE, DEAD_LETTERS_TABLE, ERASURES_TABLE)
 
 
 @dataclass(frozen=True)
@@ -152,6 +206,9 @@ SQLITE = Dialect(
         ColumnType.REAL: "REAL",
         ColumnType.GENDER: "TEXT",
         ColumnType.BOOL: "INTEGER",
+        ColumnType.NAME: "TEXT",
+        ColumnType.TEXT: "TEXT",
+        ColumnType.BLOB: "BLOB",
     },
     inline_indexes=False,
     table_options="",
@@ -171,6 +228,9 @@ MYSQL = Dialect(
         ColumnType.REAL: "DOUBLE",
         ColumnType.GENDER: "VARCHAR(8)",
         ColumnType.BOOL: "BOOLEAN",
+        ColumnType.NAME: f"VARCHAR({MAX_NAME_LENGTH})",
+        ColumnType.TEXT: "TEXT",
+        ColumnType.BLOB: "BLOB",
     },
     inline_indexes=True,  # MySQL has no CREATE INDEX IF NOT EXISTS
     table_options=" ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
@@ -222,17 +282,64 @@ def _finite_or_none(value: float) -> float | None:
     return None if math.isnan(value) else float(value)
 
 
+class InvalidEvent(ValueError):
+    """An event no column of the schema holds exactly: refused whole, never clipped or coerced."""
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _check_int(name: str, value: object, low: int, high: int) -> None:
+    if not _is_int(value):
+        raise InvalidEvent(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+    if not low <= value <= high:
+        raise InvalidEvent(f"{name} {value} is outside {low}..{high}")
+
+
+def _check_real(name: str, value: object, low: float = -math.inf, high: float = math.inf) -> None:
+    """A number in ``[low, high]``, or NaN (unknown, stored as NULL); never infinite."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise InvalidEvent(f"{name} must be a number or null, got {type(value).__name__} {value!r}")
+    if math.isinf(value) or not (math.isnan(value) or low <= value <= high):
+        raise InvalidEvent(f"{name} {value!r} is not a finite number in {low}..{high}")
+
+
+def validate_event(event: FaceEvent) -> None:
+    """Raise :class:`InvalidEvent` unless every field has its column's type and range.
+
+    The one check every writer runs (through :func:`event_row`): MySQL's ``INSERT IGNORE`` would
+    otherwise clip an out-of-range value to the column's limit and call the next event a duplicate.
+    Checked here rather than trusted from the type hints because events come from JSON too."""
+    camera_id = event.camera_id
+    if not isinstance(camera_id, str) or not 0 < len(camera_id) <= MAX_CAMERA_ID_LENGTH:
+        raise InvalidEvent(f"camera id must be 1..{MAX_CAMERA_ID_LENGTH} characters, got {camera_id!r}")
+    try:
+        camera_id.encode()
+    except UnicodeEncodeError:
+        raise InvalidEvent(f"camera id {camera_id!r} is not valid Unicode") from None
+    _check_int("stamp_ns", event.stamp_ns, 0, BIGINT_RANGE[1])
+    _check_int("face_index", event.face_index, 0, INT_RANGE[1])
+    _check_int("face_id", event.face_id, UNKNOWN_FACE_ID, BIGINT_RANGE[1])
+    _check_real("age", event.age, 0.0, MAX_AGE)
+    if not isinstance(event.gender, str) or (event.gender and event.gender not in GENDERS):
+        raise InvalidEvent(f"gender must be one of {GENDERS} or empty, got {event.gender!r}")
+    if not isinstance(event.box, Box):
+        raise InvalidEvent(f"box must be a Box, got {type(event.box).__name__}")
+    for name, value in zip("xywh", event.box.as_list(), strict=True):
+        _check_int(f"box {name}", value, INT_RANGE[0] if name in "xy" else 0, INT_RANGE[1])
+    _check_real("distance", event.distance)
+    if not isinstance(event.new_face, bool):
+        raise InvalidEvent(f"new_face must be true or false, got {event.new_face!r}")
+
+
 def event_row(event: FaceEvent) -> tuple:
-    """The event as a row in ``EVENTS_TABLE`` column order; raises ValueError on values no table accepts."""
-    if not event.camera_id or len(event.camera_id) > MAX_CAMERA_ID_LENGTH:
-        raise ValueError(f"camera id must be 1..{MAX_CAMERA_ID_LENGTH} characters, got {event.camera_id!r}")
-    if event.stamp_ns < 0:
-        raise ValueError(f"negative capture stamp {event.stamp_ns}")
-    if event.gender and event.gender not in GENDERS:
-        raise ValueError(f"gender must be one of {GENDERS} or empty, got {event.gender!r}")
-    for name, value in (("age", event.age), ("distance", event.distance)):
-        if math.isinf(value):
-            raise ValueError(f"{name} is infinite")
+    """The event as a row in ``EVENTS_TABLE`` column order; :class:`InvalidEvent` if no table holds it."""
+    validate_event(event)
+    return _row_of(event)
+
+
+def _row_of(event: FaceEvent) -> tuple:
     return (
         event.camera_id,
         int(event.stamp_ns),
@@ -243,8 +350,114 @@ def event_row(event: FaceEvent) -> tuple:
         event.gender or None,
         *(int(v) for v in event.box.as_list()),
         _finite_or_none(event.distance),
-        bool(event.new_face),
+        event.new_face,
     )
+
+
+def _same_value(column: Column, stored: object, new: object) -> bool:
+    """Equal as the database keeps them (a DOUBLE may come back from the server rounded in its
+    last digits)."""
+    if column.type is ColumnType.REAL and stored is not None and new is not None:
+        return math.isclose(stored, new, rel_tol=1e-12, abs_tol=1e-12)
+    return stored == new
+
+
+def differing_columns(stored: Sequence[Any], new: Sequence[Any]) -> list[str]:
+    """Names of the ``EVENTS_TABLE`` columns in which two event rows differ."""
+    return [
+        column.name
+        for column, a, b in zip(EVENTS_TABLE.columns, stored, new, strict=True)
+        if not _same_value(column, a, b)
+    ]
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A record that could not become a row: where it came from, why, and its first bytes.
+
+    ``(source, position)`` names it uniquely (Kafka: ``kafka:<topic>``, ``<partition>@<offset>``),
+    so a re-delivered record keeps one row. ``face_id``, when the record got that far, lets an
+    erasure remove it with the face's other rows."""
+
+    source: str
+    position: str
+    reason: str
+    payload: bytes
+    received_ns: int
+    face_id: int | None = None
+
+
+def _bounded_text(text: str, limit: int) -> str:
+    """At most ``limit`` characters, encodable in UTF-8 whatever the record held."""
+    return text[:limit].encode("utf-8", "backslashreplace").decode()
+
+
+def dead_letter_row(letter: DeadLetter) -> tuple:
+    """The letter as a row in ``DEAD_LETTERS_TABLE`` column order, payload and texts truncated."""
+    reason = letter.reason
+    if len(letter.payload) > MAX_DEAD_LETTER_PAYLOAD:
+        reason += f" (payload of {len(letter.payload)} bytes, first {MAX_DEAD_LETTER_PAYLOAD} kept)"
+    return (
+        _bounded_text(letter.source, MAX_NAME_LENGTH),
+        _bounded_text(letter.position, MAX_NAME_LENGTH),
+        int(letter.received_ns),
+        utc_text(letter.received_ns),
+        _bounded_text(reason, MAX_REASON_LENGTH),
+        None if letter.face_id is None else int(letter.face_id),
+        bytes(letter.payload[:MAX_DEAD_LETTER_PAYLOAD]),
+    )
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """An event to write and where it came from, so that a key collision can be dead-lettered.
+
+    Empty ``position``/``payload`` (events not read from a log) are derived from the event."""
+
+    event: FaceEvent
+    source: str = LOCAL_SOURCE
+    position: str = ""
+    payload: bytes = b""
+
+    def collision(self, columns: Sequence[str], received_ns: int) -> DeadLetter:
+        e = self.event
+        payload = self.payload or json.dumps(e.as_dict()).encode()
+        position = (
+            self.position
+            or f"{e.camera_id}/{e.stamp_ns}/{e.face_index}#{hashlib.sha256(payload).hexdigest()[:12]}"
+        )
+        return DeadLetter(
+            self.source,
+            position,
+            f"key collision: ({e.camera_id!r}, {e.stamp_ns}, {e.face_index}) is stored with other "
+            f"{', '.join(columns)}",
+            payload,
+            received_ns,
+            e.face_id,
+        )
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """Erase this face ID (a tombstone read from the events topic)."""
+
+    face_id: int
+
+
+@dataclass
+class BatchOutcome:
+    """What :meth:`EventStore.apply` did."""
+
+    inserted: int = 0
+    duplicates: int = 0
+    """Events whose key was stored with the same content: replays, harmless."""
+    collisions: list[DeadLetter] = field(default_factory=list)
+    """Events whose key was stored with other content: dead-lettered, an error to report."""
+    suppressed: int = 0
+    """Events of erased face IDs, not written."""
+    dead_letters: int = 0
+    """New dead-letter rows (collisions included)."""
+    erased_events: int = 0
 
 
 def visit_row(visit: Visit) -> tuple:
@@ -312,6 +525,8 @@ class EventStore:
         self.visit_gap_s = visit_gap_s
         self._insert_sql = insert_ignore_statement(EVENTS_TABLE, dialect)
         self._insert_visit_sql = insert_ignore_statement(VISITS_TABLE, dialect)
+        self._insert_dead_letter_sql = insert_ignore_statement(DEAD_LETTERS_TABLE, dialect)
+        self._insert_erasure_sql = insert_ignore_statement(ERASURES_TABLE, dialect)
 
     @contextmanager
     def _transaction(self) -> Iterator[Any]:
@@ -336,7 +551,7 @@ class EventStore:
             cursor.execute(f"SELECT MAX(version) FROM {SCHEMA_VERSION_TABLE.name}")
             (found,) = cursor.fetchone()
             if found is None or found < SCHEMA_VERSION:
-                if found is not None:
+                if found is not None and found < VISITS_SCHEMA_VERSION:
                     self._rebuild_visits(cursor)
                 cursor.execute(
                     insert_ignore_statement(SCHEMA_VERSION_TABLE, self.dialect),
@@ -356,16 +571,99 @@ class EventStore:
     def write_events(self, events: Iterable[FaceEvent]) -> int:
         """Insert events and update their visits in one transaction; returns how many were new.
 
-        Replayed keys insert nothing and recompute the same visits."""
-        batch = list(events)
-        rows = [event_row(e) for e in batch]
-        if not rows:
-            return 0
+        Replayed keys insert nothing and recompute the same visits; a key stored with other
+        content becomes a dead letter (``LOCAL_SOURCE``); events of erased face IDs are skipped."""
+        return self.apply([Incoming(e) for e in events]).inserted
+
+    def apply(self, items: Sequence[Incoming | DeadLetter | Erasure]) -> BatchOutcome:
+        """Write a batch read from a log in ONE transaction and in its order: events, dead letters
+        and erasures. Every part is idempotent, so a re-delivered batch changes nothing."""
+        outcome = BatchOutcome()
         with self._transaction() as cursor:
-            cursor.executemany(self._insert_sql, rows)
-            inserted = max(cursor.rowcount, 0)
-            self._update_visits(cursor, {(e.face_id, e.camera_id) for e in batch})
-            return inserted
+            for kind, run in itertools.groupby(items, key=type):
+                group = list(run)
+                if kind is Incoming:
+                    self._write(cursor, group, outcome)
+                elif kind is DeadLetter:
+                    outcome.dead_letters += self._add_dead_letters(cursor, group)
+                else:
+                    for erasure in group:
+                        outcome.erased_events += self._erase(cursor, erasure.face_id)
+        return outcome
+
+    def _write(self, cursor: Any, incoming: Sequence[Incoming], outcome: BatchOutcome) -> None:
+        erased = self._erased_among(cursor, {i.event.face_id for i in incoming})
+        kept = [i for i in incoming if i.event.face_id not in erased]
+        outcome.suppressed += len(incoming) - len(kept)
+        rows = [event_row(i.event) for i in kept]
+        if not rows:
+            return
+        cursor.executemany(self._insert_sql, rows)
+        inserted = max(cursor.rowcount, 0)
+        collisions = [] if inserted == len(rows) else self._collisions(cursor, kept, rows)
+        outcome.inserted += inserted
+        outcome.duplicates += len(rows) - inserted - len(collisions)
+        outcome.collisions += collisions
+        outcome.dead_letters += self._add_dead_letters(cursor, collisions)
+        self._update_visits(cursor, {(i.event.face_id, i.event.camera_id) for i in kept})
+
+    def _collisions(self, cursor: Any, kept: Sequence[Incoming], rows: Sequence[tuple]) -> list[DeadLetter]:
+        """Dead letters for the events whose key is stored with other content.
+
+        Only runs when some key was already there (replays, rare), one lookup per event."""
+        mark = self.dialect.placeholder
+        select = (
+            f"SELECT {_READ_COLUMNS} FROM {EVENTS_TABLE.name} "
+            f"WHERE camera_id = {mark} AND stamp_ns = {mark} AND face_index = {mark}"
+        )
+        letters = []
+        for item, row in zip(kept, rows, strict=True):
+            cursor.execute(select, row[:3])
+            stored = _row_of(_event_from_row(cursor.fetchone()))  # as stored, even if older code wrote it
+            columns = differing_columns(stored, row)
+            if columns:
+                letters.append(item.collision(columns, time.time_ns()))
+        return letters
+
+    def _erased_among(self, cursor: Any, face_ids: set[int]) -> set[int]:
+        found: set[int] = set()
+        ids = sorted(int(f) for f in face_ids if f != UNKNOWN_FACE_ID)
+        for start in range(0, len(ids), 500):  # bounded statement size
+            chunk = ids[start : start + 500]
+            marks = ", ".join([self.dialect.placeholder] * len(chunk))
+            cursor.execute(f"SELECT face_id FROM {ERASURES_TABLE.name} WHERE face_id IN ({marks})", chunk)
+            found |= {int(face_id) for (face_id,) in cursor.fetchall()}
+        return found
+
+    def _add_dead_letters(self, cursor: Any, letters: Sequence[DeadLetter]) -> int:
+        if not letters:
+            return 0
+        cursor.executemany(self._insert_dead_letter_sql, [dead_letter_row(d) for d in letters])
+        return max(cursor.rowcount, 0)
+
+    def add_dead_letters(self, letters: Iterable[DeadLetter]) -> int:
+        """Keep records no table could hold, with the reason; returns the new rows (a known
+        ``(source, position)`` adds none)."""
+        with self._transaction() as cursor:
+            return self._add_dead_letters(cursor, list(letters))
+
+    def read_dead_letters(self) -> list[DeadLetter]:
+        """Every dead letter as stored (payload truncated), oldest first."""
+        with self._transaction() as cursor:
+            cursor.execute(
+                "SELECT source, position, reason, payload, received_ns, face_id "
+                f"FROM {DEAD_LETTERS_TABLE.name} ORDER BY received_ns, source, position"
+            )
+            return [
+                DeadLetter(str(source), str(position), str(reason), bytes(payload), int(received), face_id)
+                for source, position, reason, payload, received, face_id in cursor.fetchall()
+            ]
+
+    def erased_face_ids(self) -> set[int]:
+        """Face IDs erased within the retention window: their events are never written again."""
+        with self._transaction() as cursor:
+            cursor.execute(f"SELECT face_id FROM {ERASURES_TABLE.name}")
+            return {int(face_id) for (face_id,) in cursor.fetchall()}
 
     def _update_visits(self, cursor: Any, keys: Iterable[tuple[int, str]]) -> None:
         """Recompute the visits of these (face ID, camera) pairs from all their events.
@@ -432,16 +730,22 @@ class EventStore:
             return int(cursor.fetchone()[0])
 
     def erase_face(self, face_id: int) -> int:
-        """Delete every event and visit of one face ID (right to erasure); returns the events removed."""
+        """Delete every event, visit and dead letter of one face ID (right to erasure) and record the
+        ID as erased, so later writes of its events are skipped; returns the events removed."""
         with self._transaction() as cursor:
-            cursor.execute(
-                f"DELETE FROM {EVENTS_TABLE.name} WHERE face_id = {self.dialect.placeholder}", (int(face_id),)
-            )
-            removed = max(cursor.rowcount, 0)
-            cursor.execute(
-                f"DELETE FROM {VISITS_TABLE.name} WHERE face_id = {self.dialect.placeholder}", (int(face_id),)
-            )
-            return removed
+            return self._erase(cursor, face_id)
+
+    def _erase(self, cursor: Any, face_id: int) -> int:
+        key = (int(face_id),)
+        mark = self.dialect.placeholder
+        cursor.execute(f"DELETE FROM {EVENTS_TABLE.name} WHERE face_id = {mark}", key)
+        removed = max(cursor.rowcount, 0)
+        for table in (VISITS_TABLE, DEAD_LETTERS_TABLE):
+            cursor.execute(f"DELETE FROM {table.name} WHERE face_id = {mark}", key)
+        if face_id != UNKNOWN_FACE_ID:  # -1 is no person: its later events stay welcome
+            now_ns = time.time_ns()
+            cursor.execute(self._insert_erasure_sql, (*key, now_ns, utc_text(now_ns)))
+        return removed
 
     def co_occurring_face_ids(self) -> set[tuple[int, int]]:
         """Pairs ``(lower, higher)`` of face IDs seen in one frame (same camera and stamp): one frame
@@ -480,7 +784,10 @@ class EventStore:
         return rewritten
 
     def purge_older_than(self, seconds: float, now_ns: int | None = None) -> int:
-        """Delete events captured over ``seconds`` before ``now_ns`` (retention); returns rows removed."""
+        """Delete events captured over ``seconds`` before ``now_ns`` (retention); returns rows removed.
+
+        Dead letters received and erasures recorded before the same cutoff go too: every event of
+        an erased (retired) ID was captured before its erasure, so retention removes it anyway."""
         if seconds <= 0:
             raise ValueError(f"retention must be positive, got {seconds} s")
         cutoff_ns = (time.time_ns() if now_ns is None else now_ns) - round(seconds * 1e9)
@@ -494,6 +801,8 @@ class EventStore:
             touched = [(int(face_id), str(camera_id)) for face_id, camera_id in cursor.fetchall()]
             cursor.execute(f"DELETE FROM {EVENTS_TABLE.name} WHERE stamp_ns < {mark}", (cutoff_ns,))
             removed = max(cursor.rowcount, 0)
+            cursor.execute(f"DELETE FROM {DEAD_LETTERS_TABLE.name} WHERE received_ns < {mark}", (cutoff_ns,))
+            cursor.execute(f"DELETE FROM {ERASURES_TABLE.name} WHERE erased_ns < {mark}", (cutoff_ns,))
             self._update_visits(cursor, touched)
             return removed
 
