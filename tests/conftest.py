@@ -14,6 +14,10 @@ A test run started in the background (``cmd &``, nohup, some CI runners) inherit
 *ignored*, and an ignored signal stays ignored across exec: every process a test starts would
 then shrug off the Ctrl-C the stop tests send. ``graph_launch`` sets its own SIGINT handler, which
 exec resets to the default in its nodes; the test process does the same here.
+
+Property tests (Hypothesis) run under the ``ci`` profile unless ``HYPOTHESIS_PROFILE`` names
+another: a fixed number of examples, derandomized and without an example database, so every run
+tries the same inputs and a failure reproduces; ``HYPOTHESIS_PROFILE=dev`` searches ten times longer.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from pathlib import Path
 
 import pytest
 from face_eval.data_paths import data_root
+from hypothesis import HealthCheck, settings
 from ros_processes import DDS_SETTINGS, RosProcesses, claim_domain_id
 from three_camera_day import make_day
 
@@ -34,6 +39,18 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# too_slow depends on the machine's load, so it would make a deterministic run flaky.
+settings.register_profile(
+    "ci",
+    max_examples=150,
+    deadline=5000,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("dev", max_examples=1500, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="session")

@@ -11,11 +11,15 @@ encodings the graph uses: ``bgr8``, ``rgb8``, ``mono8`` (JPEG or PNG when compre
 Reading a message only touches its fields, so the ``*_to_array`` functions also take messages
 deserialized by ``rosbags`` and need no rclpy. Unlike ``cv_bridge``, a message whose ``data`` length
 is not exactly ``step * height`` is rejected: a truncated frame must not become a shifted image.
+Frames over :data:`MAX_IMAGE_PIXELS` are rejected too, and a compressed image's size is read from
+its JPEG/PNG header before decoding: a few hundred crafted bytes must not make the decoder allocate
+gigabytes. Every refusal is an :class:`ImageConversionError` (a ``ValueError``).
 """
 
 from __future__ import annotations
 
 import array
+import struct
 import sys
 from typing import Any
 
@@ -33,6 +37,14 @@ CHANNELS = {"bgr8": 3, "rgb8": 3, "mono8": 1}
 
 PASSTHROUGH = "passthrough"
 COMPRESSED_FORMATS = {"jpeg": ".jpg", "jpg": ".jpg", "png": ".png"}
+MAX_IMAGE_PIXELS = 7680 * 4320
+"""Largest frame accepted (8K UHD): more than any camera here, far less than a decoder bomb."""
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_JPEG_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+"""Start-of-frame markers (baseline, progressive, lossless, arithmetic); C4/C8/CC are not frames."""
+_JPEG_STANDALONE_MARKERS = frozenset([0x01, *range(0xD0, 0xD9)])
+"""Markers without a length field (TEM, RST0-7, SOI)."""
 
 _COLOR_CONVERSIONS = {
     ("bgr8", "rgb8"): cv2.COLOR_BGR2RGB,
@@ -62,7 +74,47 @@ def _buffer_bytes(data: Any) -> np.ndarray:
     try:
         return np.frombuffer(data, dtype=np.uint8)
     except (TypeError, ValueError):
+        pass
+    try:
         return np.asarray(data, dtype=np.uint8).reshape(-1)
+    except (TypeError, ValueError, OverflowError) as err:  # a list holding 256, -1 or text
+        raise ImageConversionError(f"image data is not a sequence of bytes: {err}") from None
+
+
+def _check_pixels(width: int, height: int, what: str) -> None:
+    if width * height > MAX_IMAGE_PIXELS:
+        raise ImageConversionError(
+            f"{what} is {width}x{height}, more than the {MAX_IMAGE_PIXELS} pixels accepted"
+        )
+
+
+def compressed_image_size(data: bytes) -> tuple[int, int] | None:
+    """``(width, height)`` from a JPEG's start-of-frame or a PNG's IHDR header, without decoding;
+    None for anything else (not JPEG/PNG, or no frame header before the image data)."""
+    if data[:8] == _PNG_SIGNATURE and data[12:16] == b"IHDR" and len(data) >= 24:
+        width, height = struct.unpack(">II", data[16:24])
+        return width, height
+    if data[:2] != b"\xff\xd8":
+        return None
+    pos = 2
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            return None
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte before a marker
+            pos += 1
+        elif marker in _JPEG_STANDALONE_MARKERS:
+            pos += 2
+        elif marker in _JPEG_SOF_MARKERS:
+            if pos + 9 > len(data):
+                return None
+            height, width = struct.unpack(">HH", data[pos + 5 : pos + 9])
+            return width, height
+        elif marker == 0xDA:  # start of scan: image data with no frame header before it
+            return None
+        else:
+            pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
+    return None
 
 
 def _convert(image: np.ndarray, source: str, desired: str) -> np.ndarray:
@@ -85,6 +137,7 @@ def image_msg_to_array(msg: Any, desired_encoding: str = "bgr8") -> np.ndarray:
     flat = _buffer_bytes(msg.data)
     if height <= 0 or width <= 0 or flat.size == 0:
         raise ImageConversionError(f"empty image: {width}x{height}, {flat.size} data bytes")
+    _check_pixels(width, height, "image")
     row_bytes = width * channels
     if step < row_bytes:
         raise ImageConversionError(
@@ -155,7 +208,10 @@ def compressed_msg_to_array(msg: Any, desired_encoding: str = "bgr8") -> np.ndar
     flat = _buffer_bytes(msg.data)
     if flat.size == 0:
         raise ImageConversionError(f"empty compressed image (format {msg.format!r})")
-    image = cv2.imdecode(flat, cv2.IMREAD_ANYCOLOR)
+    size = compressed_image_size(flat.tobytes())
+    if size is not None:
+        _check_pixels(*size, f"compressed image (format {msg.format!r})")
+    image = cv2.imdecode(flat, cv2.IMREAD_ANYCOLOR) if size is not None else None
     if image is None or image.size == 0:
         raise ImageConversionError(
             f"cannot decode compressed image (format {msg.format!r}, {flat.size} bytes): "

@@ -7,11 +7,15 @@ names its frame. "Not there" is encoded in-band: NaN floats, empty gender, zero-
 and an empty crop image (see ``face_msgs/msg/Face.msg``).
 
 Reading only touches message fields, so :func:`frame_faces_from_msg` also takes equivalent
-messages deserialized by ``rosbags``.
+messages deserialized by ``rosbags``. It checks what ``Face.msg`` promises (no infinite value,
+gender empty or known, a stamp a header can hold again), so whatever it returns can be published
+on; a message that breaks that is a :class:`FaceMsgError`, a crop that is not an image an
+``ImageConversionError`` (both ``ValueError``: ``GraphNode.decoded`` counts and drops them).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from face_msgs.msg import Face as FaceMsg
@@ -19,7 +23,7 @@ from face_msgs.msg import FaceArray
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Header
 
-from face_common.faces import Box, Face, FrameFaces, FrameRef
+from face_common.faces import GENDERS, Box, Face, FrameFaces, FrameRef
 from face_common.images import array_to_image_msg, image_msg_to_array
 
 FacesMsg = FaceArray
@@ -36,6 +40,12 @@ frames are harmless: the sink's writes are idempotent."""
 
 CROP_ENCODING = "bgr8"
 NS_PER_S = 1_000_000_000
+_STAMP_NS_RANGE = range(-(2**31) * NS_PER_S, 2**31 * NS_PER_S)
+"""Stamps a ``builtin_interfaces/Time`` (int32 seconds) can hold."""
+
+
+class FaceMsgError(ValueError):
+    """A faces message whose fields break ``Face.msg``'s contract."""
 
 
 def frame_header(frame: FrameRef) -> Header:
@@ -85,31 +95,46 @@ def frame_faces_to_msg(frame_faces: FrameFaces) -> FaceArray:
     return FaceArray(header=header, faces=[_face_to_msg(face, header) for face in frame_faces.faces])
 
 
+def _checked_float(msg: Any, name: str) -> float:
+    """A float field: NaN means "not there", but no stage makes an infinite one."""
+    value = float(getattr(msg, name))
+    if math.isinf(value):
+        raise FaceMsgError(f"face {msg.index}: {name} is {value}")
+    return value
+
+
 def _face_from_msg(msg: Any) -> Face:
+    gender = str(msg.gender)
+    if gender and gender not in GENDERS:
+        raise FaceMsgError(f"face {msg.index}: gender must be one of {GENDERS} or empty, got {gender!r}")
     has_crop_box = msg.crop_width > 0 and msg.crop_height > 0
     has_crop = msg.crop.width > 0 and msg.crop.height > 0
     return Face(
         index=int(msg.index),
         box=Box(int(msg.x), int(msg.y), int(msg.width), int(msg.height)),
-        score=float(msg.score),
+        score=_checked_float(msg, "score"),
         crop=image_msg_to_array(msg.crop, CROP_ENCODING) if has_crop else None,
         crop_box=Box(int(msg.crop_x), int(msg.crop_y), int(msg.crop_width), int(msg.crop_height))
         if has_crop_box
         else None,
         track_id=int(msg.track_id),
         face_id=int(msg.face_id),
-        distance=float(msg.distance),
+        distance=_checked_float(msg, "distance"),
         new_face=bool(msg.new_face),
-        age=float(msg.age),
-        gender=str(msg.gender),
-        p_female=float(msg.p_female),
+        age=_checked_float(msg, "age"),
+        gender=gender,
+        p_female=_checked_float(msg, "p_female"),
     )
 
 
 def frame_faces_from_msg(msg: Any) -> FrameFaces:
     """The :class:`FrameFaces` a ``FaceArray`` message carries (crops as BGR arrays).
 
-    Raises ``face_common.images.ImageConversionError`` for a crop image in an unsupported
-    encoding or whose data does not match its size; callers log it and drop the message.
+    Raises :class:`FaceMsgError` for fields ``Face.msg`` rules out, and
+    ``face_common.images.ImageConversionError`` for a crop image in an unsupported encoding or
+    whose data does not match its size; callers log it and drop the message.
     """
-    return FrameFaces(frame_ref(msg.header), [_face_from_msg(face) for face in msg.faces])
+    frame = frame_ref(msg.header)
+    if frame.stamp_ns not in _STAMP_NS_RANGE:
+        raise FaceMsgError(f"capture stamp {frame.stamp_ns} ns does not fit a ROS time")
+    return FrameFaces(frame, [_face_from_msg(face) for face in msg.faces])

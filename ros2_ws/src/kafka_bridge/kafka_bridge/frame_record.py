@@ -6,6 +6,10 @@ to check the payload before decoding it, or to skip a stale frame without decodi
 
 Payloads: ``jpeg`` (a JPEG file of the BGR or grey image, the default: about 20x smaller than raw
 at 720p), ``mono8`` (raw grey rows, as the seed system sent) or ``bgr8`` (raw colour rows).
+
+Anything a record carries may be wrong: every header and payload is checked (a stamp a ROS header
+can hold, a size of 1 to ``MAX_IMAGE_PIXELS`` pixels, a JPEG whose own header matches that size
+before it is decoded), and every refusal is one :class:`FrameRecordError`.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 from face_common.faces import FrameRef
+from face_common.images import MAX_IMAGE_PIXELS, compressed_image_size
 from face_common.settings import setting
 
 from kafka_bridge.connection import KafkaSettings
@@ -23,6 +28,8 @@ from kafka_bridge.topics import FRAMES_TOPIC
 SCHEMA_VERSION = 1
 ENCODINGS = ("jpeg", "mono8", "bgr8")
 RAW_CHANNELS = {"mono8": 1, "bgr8": 3}
+MAX_STAMP_NS = 2**31 * 1_000_000_000
+"""Capture stamps run from the epoch up to what a ROS header's int32 seconds hold."""
 
 
 @dataclass(frozen=True)
@@ -66,21 +73,26 @@ class FrameMeta:
         return [(name, str(value).encode()) for name, value in fields.items()]
 
     @classmethod
-    def from_headers(cls, headers: list[tuple[str, bytes]] | None) -> FrameMeta:
-        values = {name: value.decode(errors="replace") for name, value in headers or []}
+    def from_headers(cls, headers: list[tuple[str, bytes | None]] | None) -> FrameMeta:
+        """The headers' metadata; :class:`FrameRecordError` for a missing, valueless or bad one."""
+        values = {name: value for name, value in headers or []}
         try:
-            version = int(values["schema_version"])
+            valueless = sorted(name for name, value in values.items() if not isinstance(value, bytes))
+            if valueless:
+                raise FrameRecordError(f"frame record headers without a value: {', '.join(valueless)}")
+            text = {name: value.decode(errors="replace") for name, value in values.items()}
+            version = int(text["schema_version"])
             if version != SCHEMA_VERSION:
                 raise FrameRecordError(f"frame schema version {version}, this bridge reads {SCHEMA_VERSION}")
-            encoding = values["encoding"]
+            encoding = text["encoding"]
             if encoding not in ENCODINGS:
                 raise FrameRecordError(f"unknown frame encoding {encoding!r}; known: {', '.join(ENCODINGS)}")
-            return cls(
-                frame=FrameRef(values["camera_id"], int(values["stamp_ns"])),
-                seq=int(values["seq"]),
+            meta = cls(
+                frame=FrameRef(text["camera_id"], int(text["stamp_ns"])),
+                seq=int(text["seq"]),
                 encoding=encoding,
-                width=int(values["width"]),
-                height=int(values["height"]),
+                width=int(text["width"]),
+                height=int(text["height"]),
             )
         except KeyError as missing:
             raise FrameRecordError(f"frame record lacks header {missing}") from None
@@ -88,6 +100,13 @@ class FrameMeta:
             if isinstance(bad, FrameRecordError):
                 raise
             raise FrameRecordError(f"frame record has a malformed header: {bad}") from None
+        if not 0 <= meta.frame.stamp_ns < MAX_STAMP_NS:
+            raise FrameRecordError(f"capture stamp {meta.frame.stamp_ns} ns is outside 0..{MAX_STAMP_NS}")
+        if meta.width <= 0 or meta.height <= 0 or meta.width * meta.height > MAX_IMAGE_PIXELS:
+            raise FrameRecordError(
+                f"frame size {meta.width}x{meta.height} is not 1 to {MAX_IMAGE_PIXELS} pixels"
+            )
+        return meta
 
 
 def source_encoding(encoding: str) -> str:
@@ -121,10 +140,13 @@ def decode_image(meta: FrameMeta, payload: bytes) -> np.ndarray:
     A ``bgr8`` payload comes back as a read-only view of ``payload`` (no copy of 2.7 MB per frame).
     """
     if meta.encoding == "jpeg":
-        image = cv2.imdecode(np.frombuffer(payload, np.uint8), cv2.IMREAD_COLOR) if payload else None
+        size = compressed_image_size(payload)
+        if size is not None and size != (meta.width, meta.height):
+            raise FrameRecordError(f"JPEG is {size[0]}x{size[1]}, headers say {meta.width}x{meta.height}")
+        image = cv2.imdecode(np.frombuffer(payload, np.uint8), cv2.IMREAD_COLOR) if size else None
         if image is None:
             raise FrameRecordError(f"corrupt or truncated JPEG payload ({len(payload)} bytes)")
-        if image.shape[:2] != (meta.height, meta.width):
+        if image.shape[:2] != (meta.height, meta.width):  # turned by an EXIF orientation tag
             raise FrameRecordError(
                 f"JPEG is {image.shape[1]}x{image.shape[0]}, headers say {meta.width}x{meta.height}"
             )
