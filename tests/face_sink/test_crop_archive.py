@@ -1,9 +1,10 @@
-"""Crop archive: one folder per face ID, replay-safe names, erasure."""
+"""Crop archive: one folder per face ID, replay-safe names, erasure, retention (fake clock)."""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 from face_common.faces import UNKNOWN_FACE_ID, Box, Face, FrameRef
 from face_sink.crop_archive import CropArchive
 
@@ -48,3 +49,40 @@ def test_erase_face_removes_its_folder_only(tmp_path):
     assert archive.erase_face(1) == 3
     assert not (tmp_path / "face_1").exists() and (tmp_path / "face_2").is_dir()
     assert archive.erase_face(1) == 0
+
+
+class FakeClock:
+    def __init__(self, now_ns: int) -> None:
+        self.now_ns = now_ns
+
+    def __call__(self) -> int:
+        return self.now_ns
+
+
+def test_crops_older_than_the_maximum_age_are_purged_when_the_archive_opens_and_hourly(tmp_path):
+    day_ns = 86_400 * 10**9
+    clock = FakeClock(now_ns=100 * day_ns)
+    archive = CropArchive(tmp_path, max_age_s=10 * 86_400, clock_ns=clock)
+    old, recent = FrameRef("cam_2", 85 * day_ns), FrameRef("cam_2", 95 * day_ns)  # '_' in the camera id
+    archive.save(old, face_with_crop(0, 1, 10))
+    archive.save(recent, face_with_crop(0, 2, 10))
+    archive.save(recent, face_with_crop(1, 1, 10))
+    (tmp_path / "face_1" / "notes.txt").write_text("not a crop of this archive")
+    assert len(list(tmp_path.rglob("*.jpg"))) == 3, "the next check is an hour after opening"
+    clock.now_ns += 3_600 * 10**9
+    archive.save(recent, face_with_crop(2, 3, 10))  # due: the old crop goes
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.jpg")) == [
+        f"face_1/cam_2_{95 * day_ns}_1.jpg",
+        f"face_2/cam_2_{95 * day_ns}_0.jpg",
+        f"face_3/cam_2_{95 * day_ns}_2.jpg",
+    ]
+    assert (tmp_path / "face_1" / "notes.txt").exists()
+    clock.now_ns += 10 * day_ns
+    assert CropArchive(tmp_path, max_age_s=10 * 86_400, clock_ns=clock).purge_expired() == 0  # done on open
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["face_1"]  # emptied folders went
+    assert CropArchive(tmp_path, max_age_s=0, clock_ns=clock).purge_expired() == 0
+
+
+def test_a_negative_maximum_age_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="maximum crop age"):
+        CropArchive(tmp_path, max_age_s=-1)
