@@ -8,128 +8,38 @@ and loses its database for a while: every event must end in MySQL exactly once.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from bridge_support import REPO, first_line
-from confluent_kafka import Producer, TopicPartition
-from face_common.faces import Box, FaceEvent
-from face_sink.mysql_store import PASSWORD_ENV, open_store
+from confluent_kafka import TopicPartition
+from events_to_db_support import (
+    TOPIC,
+    EventsToDb,
+    FakeRecord,
+    events_of,
+    key,
+    make_event,
+    produce,
+    record,
+    sink_with,
+    unique,
+)
+from face_common.faces import FaceEvent
+from face_sink.mysql_store import open_store
 from face_sink.schema import EventStore, open_sqlite_store
-from face_sink.writer import RetryingEventWriter
-from graph_launcher.command_line import resolve_executable
 from kafka_bridge.event_record import encode_event
-from kafka_bridge.events_to_db import EventsToDatabase
 from kafka_bridge.local_broker import LocalBroker, free_port
 from kafka_bridge.topics import ensure_topics, events_topic
 from ros_processes import exit_counters, wait_until
 
-GROUP_SESSION_MS = 6000  # tansu joins a group after about half of it
-T0_NS = 1_764_000_000_000_000_000
-TOPIC = "face_events"
-
-
-def make_event(camera: str, n: int, index: int = 0) -> FaceEvent:
-    return FaceEvent(
-        camera, T0_NS + n * 83_333_333, index, 1 + n % 7, 20.0 + n % 50, "male", Box(n, 1, 2, 3), 0.3, False
-    )
-
-
-def key(event: FaceEvent) -> tuple[str, int, int]:
-    return event.camera_id, event.stamp_ns, event.face_index
-
-
 # --- the commit protocol, against a fake consumer -------------------------------------------
-
-
-class FakeRecord:
-    def __init__(self, partition: int, offset: int, value: bytes) -> None:
-        self._partition, self._offset, self._value = partition, offset, value
-
-    def error(self) -> None:
-        return None
-
-    def topic(self) -> str:
-        return TOPIC
-
-    def partition(self) -> int:
-        return self._partition
-
-    def offset(self) -> int:
-        return self._offset
-
-    def value(self) -> bytes:
-        return self._value
-
-
-class FakeConsumer:
-    """Hands out prepared batches; records commits together with what the database held then."""
-
-    def __init__(self, batches: Sequence[Sequence[FakeRecord]], rows_now: Callable[[], int]) -> None:
-        self.batches = list(batches)
-        self.rows_now = rows_now
-        self.partitions = {0, 1}
-        self.paused: set[int] = set()
-        self.commits: list[tuple[dict[int, int], int]] = []
-
-    def assignment(self) -> list[TopicPartition]:
-        return [TopicPartition(TOPIC, p) for p in sorted(self.partitions)]
-
-    def pause(self, partitions: list[TopicPartition]) -> None:
-        self.paused |= {p.partition for p in partitions}
-
-    def resume(self, partitions: list[TopicPartition]) -> None:
-        self.paused -= {p.partition for p in partitions}
-
-    def consume(self, num_messages: int, timeout: float) -> list[FakeRecord]:
-        if self.paused or not self.batches:
-            return []
-        return list(self.batches.pop(0))
-
-    def commit(self, offsets: list[TopicPartition], asynchronous: bool) -> None:
-        assert not asynchronous
-        self.commits.append(({tp.partition: tp.offset for tp in offsets}, self.rows_now()))
-
-    def close(self) -> None:
-        pass
-
-
-class FlakyDatabase:
-    """Opens the SQLite store, except for the first ``failures`` attempts (the database is down)."""
-
-    def __init__(self, path: Path, failures: int) -> None:
-        self.path, self.failures = path, failures
-
-    def __call__(self) -> EventStore:
-        if self.failures > 0:
-            self.failures -= 1
-            raise ConnectionRefusedError("database down")
-        return open_sqlite_store(self.path)
-
-    def rows(self) -> int:
-        store = open_sqlite_store(self.path)
-        try:
-            return store.count_events()
-        finally:
-            store.close()
-
-
-def sink_with(tmp_path: Path, batches: Sequence[Sequence[FakeRecord]], failures: int = 0) -> tuple:
-    database = FlakyDatabase(tmp_path / "events.sqlite", failures)
-    consumer = FakeConsumer(batches, database.rows)
-    writer = RetryingEventWriter(database, retry_interval_s=0.0)
-    return EventsToDatabase(consumer, writer), consumer, database
-
-
-def record(partition: int, offset: int, event: FaceEvent) -> FakeRecord:
-    return FakeRecord(partition, offset, encode_event(event)[1])
 
 
 def test_offsets_are_committed_only_after_the_rows_are_in_the_database(tmp_path: Path) -> None:
@@ -152,28 +62,67 @@ def test_offsets_are_committed_only_after_the_rows_are_in_the_database(tmp_path:
         "received": 4,
         "written": 4,
         "duplicates": 0,
+        "collisions": 0,
         "undecodable": 0,
         "invalid": 0,
-        "pending": 0,
+        "dead_letters": 0,
+        "tombstones": 0,
+        "erased": 0,
+        "suppressed": 0,
         "db_failures": 2,
         "commits": 2,
         "commit_failures": 0,
         "kafka_errors": 0,
+        "pending": 0,
     }
 
 
-def test_undecodable_and_invalid_records_are_skipped_and_committed_past(tmp_path: Path) -> None:
+def test_undecodable_and_invalid_records_are_dead_lettered_and_committed_past(tmp_path: Path) -> None:
     batch = [
         FakeRecord(0, 0, b"not json"),
         FakeRecord(0, 1, b'{"schema_version": 99}'),
         record(0, 2, make_event("x" * 65, 0)),  # longer than any camera id column
-        record(0, 3, make_event("ok", 0)),
+        FakeRecord(0, 3, None, key=b"door"),  # a null value that names no face
+        record(0, 4, make_event("ok", 0)),
     ]
     sink, consumer, database = sink_with(tmp_path, [batch])
     sink.step()
     stats = sink.stats()
-    assert (stats["undecodable"], stats["invalid"], stats["written"]) == (2, 1, 1)
-    assert consumer.commits == [({0: 4}, 1)] and database.rows() == 1
+    assert (stats["undecodable"], stats["invalid"], stats["dead_letters"], stats["written"]) == (3, 1, 4, 1)
+    assert consumer.commits == [({0: 5}, 1)] and database.rows() == 1
+    store = open_sqlite_store(database.path)
+    letters = store.read_dead_letters()
+    store.close()
+    assert [(d.source, d.position) for d in letters] == [(f"kafka:{TOPIC}", f"0@{n}") for n in range(4)]
+    assert [d.reason.split(":")[0] for d in letters] == [
+        "event record is not JSON",
+        "event schema version 99, this code reads 1",
+        "event record has a malformed field",
+        "null value under key b'door'",
+    ]
+    assert letters[0].payload == b"not json" and letters[3].payload == b""
+
+
+def test_a_collision_is_reported_and_a_tombstone_erases_the_face(tmp_path: Path) -> None:
+    first = make_event("a", 0)
+    other = FaceEvent(**{**vars(first), "face_id": 99})
+    batches = [
+        [record(0, 0, first), record(0, 1, make_event("a", 1))],
+        [record(0, 2, first), record(0, 3, other)],
+        [FakeRecord(1, 0, None, key=f"face:{first.face_id}".encode()), record(0, 4, first)],
+    ]
+    sink, consumer, database = sink_with(tmp_path, batches)
+    for _ in batches:
+        sink.step()
+    stats = sink.stats()
+    assert (stats["written"], stats["duplicates"], stats["collisions"]) == (2, 1, 1)
+    assert (stats["tombstones"], stats["erased"], stats["suppressed"], stats["dead_letters"]) == (1, 1, 1, 1)
+    assert consumer.commits[-1] == ({0: 5, 1: 1}, 1)
+    store = open_sqlite_store(database.path)
+    assert [e.face_id for e in store.read_events()] == [make_event("a", 1).face_id]
+    [letter] = store.read_dead_letters()  # the colliding event's: face 99, not the erased face
+    assert letter.face_id == 99 and letter.reason.endswith("is stored with other face_id")
+    store.close()
 
 
 def test_a_replayed_batch_adds_no_rows(tmp_path: Path) -> None:
@@ -181,7 +130,7 @@ def test_a_replayed_batch_adds_no_rows(tmp_path: Path) -> None:
     sink, consumer, database = sink_with(tmp_path, [batch, batch])
     sink.step()
     sink.step()
-    assert database.rows() == 5 and sink.stats()["duplicates"] == 5
+    assert database.rows() == 5 and sink.stats()["duplicates"] == 5 and sink.stats()["collisions"] == 0
     assert [c[0] for c in consumer.commits] == [{0: 5}, {0: 5}]
 
 
@@ -196,65 +145,6 @@ def test_revoked_partitions_are_not_committed_while_the_database_is_down(tmp_pat
 
 
 # --- the real command against tansu and MariaDB ---------------------------------------------
-
-
-def unique(name: str) -> str:
-    return f"{name}-{uuid.uuid4().hex[:8]}"
-
-
-def produce(bootstrap: str, topic: str, values: Sequence[tuple[bytes, bytes]]) -> None:
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
-    for record_key, value in values:
-        producer.produce(topic, value, record_key)
-        producer.poll(0)
-    assert producer.flush(20) == 0
-
-
-def events_of(cameras: Sequence[str], frames: int, start: int = 0) -> list[FaceEvent]:
-    """Two faces per frame of each camera."""
-    return [make_event(c, n, i) for n in range(start, start + frames) for c in cameras for i in range(2)]
-
-
-def split_dsn(dsn: str) -> tuple[str, str]:
-    """The DSN without its password, and the password: the command gets it from the environment."""
-    parts = urlsplit(dsn)
-    return parts._replace(netloc=f"{parts.username}@{parts.hostname}:{parts.port}").geturl(), parts.password
-
-
-class EventsToDb:
-    """The ``events_to_db`` command as a process, its log in a file."""
-
-    def __init__(self, log_path: Path, bootstrap: str, topic: str, group: str, dsn: str) -> None:
-        self.log_path = log_path
-        url, password = split_dsn(dsn)
-        self.args = [
-            resolve_executable("face_analytics", "events_to_db"),
-            *("--bootstrap-servers", bootstrap, "--topic", topic, "--group-id", group, "--database", url),
-            *("--batch-size", "25", "--retry-interval-s", "0.5", "--stats-period-s", "1"),
-            *("--session-timeout-ms", str(GROUP_SESSION_MS), "--partitions", "3"),
-        ]
-        self.env = {**os.environ, PASSWORD_ENV: password}
-        self.process: subprocess.Popen | None = None
-
-    def start(self, *extra_args: str) -> None:
-        with self.log_path.open("a") as log:
-            self.process = subprocess.Popen(
-                [*self.args, *extra_args], env=self.env, stdout=log, stderr=subprocess.STDOUT
-            )
-
-    def log(self) -> str:
-        return self.log_path.read_text()
-
-    def stop(self) -> dict[str, int]:
-        """SIGTERM, a clean exit, and the counters of this run's last stats line."""
-        self.process.send_signal(signal.SIGTERM)
-        assert self.process.wait(timeout=30) == 0, self.log()
-        return exit_counters(self.log(), "stats: ")
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
 
 
 def test_killed_mid_stream_and_restarted_every_event_lands_exactly_once(

@@ -7,31 +7,37 @@ the database host or any server without ROS, and its life is a process's (system
 ``kill -9`` is a crash it must survive). It consumes as a member of consumer group ``--group-id``
 (several instances share the partitions) with ``enable.auto.commit`` off, and for each batch:
 
-1. decodes the records with ``event_record.decode_event`` (undecodable ones are counted, logged
-   and skipped: they can never become rows, so they are committed past);
-2. writes the events in ONE database transaction through ``face_sink``'s ``RetryingEventWriter``
-   and ``EventStore`` (the schema module the SQLite sink uses);
+1. reads each record (``event_record``): an event, validated against the schema; a tombstone
+   (key ``face:<id>``, null value): erase that face ID; anything else (not JSON, an unknown
+   version, a missing field, a wrong type, a value out of its column's range) becomes a dead
+   letter with the reason: counted, logged, never written clipped, never a crash;
+2. applies the batch in its order in ONE database transaction (``EventStore.apply``): events,
+   dead letters into ``face_dead_letters``, erasures; an event whose key is stored with other
+   content is a collision, dead-lettered and logged as an error, not counted as a duplicate;
 3. commits the batch's Kafka offsets, only after the database commit.
 
-A crash between 2 and 3 re-delivers the batch; rows are keyed by ``(camera_id, stamp_ns,
-face_index)`` and inserted with insert-ignore, so the replay adds nothing: at-least-once
-delivery plus idempotent rows gives every event exactly one row. When the database is down the
-batch stays in memory, consumption of the assigned partitions is paused (the events wait in
-Kafka, which keeps them for the topic's retention, a week by default), the write is retried every
-``--retry-interval-s``, and consumption resumes once it succeeds. Counters are logged as one
-``stats: name=value ...`` line every ``--stats-period-s`` and at exit.
+A crash between 2 and 3 re-delivers the batch and every part of it is idempotent: rows are keyed
+by ``(camera_id, stamp_ns, face_index)`` (an identical replay adds nothing), dead letters by topic,
+partition and offset, and erasures are recorded in ``face_erasures`` so a re-read event of an
+erased face is skipped: at-least-once delivery gives every event exactly one row, or none after
+its erasure. When the database is down the batch stays in memory, consumption of the assigned
+partitions is paused (the events wait in Kafka, which keeps them for the topic's retention, a week
+by default), the write is retried every ``--retry-interval-s``, and consumption resumes once it
+succeeds. Counters are logged as one ``stats: name=value ...`` line every ``--stats-period-s`` and
+at exit.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from types import FrameType
 from typing import Any
 
@@ -43,10 +49,10 @@ from face_sink.mysql_store import (
     parse_mysql_url,
     sqlite_path,
 )
-from face_sink.writer import RetryingEventWriter
+from face_sink.schema import BatchOutcome, DeadLetter, Erasure, EventStore, Incoming
 
 from kafka_bridge.connection import ConnectionConfigError, client_config, describe
-from kafka_bridge.event_record import EventRecordError, decode_event
+from kafka_bridge.event_record import EventRecordError, InvalidEventRecord, decode_event, erased_face_id
 from kafka_bridge.topics import EVENTS_TOPIC, ensure_topics, events_topic
 
 DATABASE_URL_ENV = "FACE_DATABASE_URL"
@@ -55,18 +61,31 @@ LOG_EVERY_S = 5.0
 
 log = logging.getLogger("events_to_db")
 
-
-class PendingOverflow(RuntimeError):
-    """The writer refused an event: stop before its offset could be committed (restart re-reads it)."""
+StoreItem = Incoming | DeadLetter | Erasure
 
 
 @dataclass
 class SinkCounters:
-    """What this process counts itself; the writer counts rows, duplicates, invalid events and failures."""
+    """Every counter of the ``stats:`` line but ``pending``."""
 
     received: int = 0
-    """Records consumed (events and undecodable ones)."""
+    """Records consumed: events, tombstones and bad records."""
+    written: int = 0
+    duplicates: int = 0
+    """Events stored before with the same content (replays): harmless."""
+    collisions: int = 0
+    """Events whose key is stored with other content: dead-lettered, an error."""
     undecodable: int = 0
+    invalid: int = 0
+    """Event records with values the schema refuses (types, ranges)."""
+    dead_letters: int = 0
+    """New rows in face_dead_letters (re-delivered records add none)."""
+    tombstones: int = 0
+    erased: int = 0
+    """Event rows the tombstones removed."""
+    suppressed: int = 0
+    """Events of erased face IDs, not written."""
+    db_failures: int = 0
     commits: int = 0
     commit_failures: int = 0
     kafka_errors: int = 0
@@ -89,32 +108,45 @@ class LogThrottle:
 
 
 class EventsToDatabase:
-    """Consume, decode, write, then commit offsets (module docstring); :meth:`step` is one round.
+    """Consume, read, apply, then commit offsets (module docstring); :meth:`step` is one round.
 
     ``consumer`` is a ``confluent_kafka.Consumer`` subscribed with :meth:`on_assign` and
-    :meth:`on_revoke` as its rebalance callbacks; ``writer`` owns the database connection.
+    :meth:`on_revoke` as its rebalance callbacks; ``open_store`` opens the event store, again
+    after every failure (a connection that failed may be half-broken).
     """
 
     def __init__(
         self,
         consumer: Any,
-        writer: RetryingEventWriter,
+        open_store: Callable[[], EventStore],
         batch_size: int = 500,
         poll_timeout_s: float = 0.5,
+        retry_interval_s: float = 2.0,
         throttle: LogThrottle | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.consumer = consumer
-        self.writer = writer
         self.batch_size = batch_size
         self.poll_timeout_s = poll_timeout_s
+        self.retry_interval_s = retry_interval_s
         self.counters = SinkCounters()
         self.paused = False
+        self._open_store = open_store
+        self._store: EventStore | None = None
+        self._clock = clock
+        self._next_attempt = 0.0
+        self._pending: list[StoreItem] = []
+        """What was read and is not in the database yet, in log order."""
         self._closing = False
         self._last_activity: float | None = None
         """When partitions were last assigned or records last arrived (None: never assigned)."""
         self._offsets: dict[tuple[str, int], int] = {}
-        """Next offset to commit per partition: everything before it is in the database or undecodable."""
+        """Next offset to commit per partition: everything before it is in the database."""
         self._throttle = throttle or LogThrottle()
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
 
     def step(self) -> None:
         """Take one batch (none while paused), write what is pending, commit when it is written."""
@@ -123,7 +155,8 @@ class EventsToDatabase:
             # group (heartbeats, rebalances) but returns nothing from paused partitions.
             self.consumer.pause(self.consumer.assignment())
         self._take(self.consumer.consume(self.batch_size, timeout=self.poll_timeout_s))
-        self._write_and_commit()
+        if not self._pending or self._write():
+            self._commit()
 
     def idle_s(self, now: float) -> float:
         """Seconds since the last record or assignment; 0 before the group assigned anything."""
@@ -147,68 +180,117 @@ class EventsToDatabase:
                 continue
             self.counters.received += 1
             self._offsets[(record.topic(), record.partition())] = record.offset() + 1
-            try:
-                event = decode_event(record.value())
-            except EventRecordError as err:
-                self.counters.undecodable += 1
-                if self._throttle("undecodable"):
-                    log.warning(
-                        "record %s[%d]@%d skipped (%d undecodable so far): %s",
-                        record.topic(),
-                        record.partition(),
-                        record.offset(),
-                        self.counters.undecodable,
-                        err,
-                    )
-                continue
-            dropped_before = self.writer.counters.dropped
-            for problem in self.writer.submit([event]):
-                if self.writer.counters.dropped > dropped_before:
-                    raise PendingOverflow(f"{problem}: exiting without committing its offset")
-                if self._throttle("invalid"):
-                    log.warning(
-                        "record %s[%d]@%d skipped (%d invalid so far): %s",
-                        record.topic(),
-                        record.partition(),
-                        record.offset(),
-                        self.writer.counters.invalid,
-                        problem,
-                    )
+            self._pending.append(self._read(record))
 
-    def _write_and_commit(self) -> None:
-        if self.writer.pending:
-            result = self.writer.flush()
-            if result.error is not None:
-                if not self.paused:
-                    self.paused = True
-                    self.consumer.pause(self.consumer.assignment())
-                    log.error(
-                        "database unavailable, consumption paused with %d events waiting "
-                        "(offsets not committed, retrying): %s",
-                        self.writer.pending,
-                        result.error,
-                    )
-                elif self._throttle("db"):
-                    log.error(
-                        "database still unavailable (%d failed attempts, %d events waiting): %s",
-                        self.writer.counters.failures,
-                        self.writer.pending,
-                        result.error,
-                    )
-                return
-            if self.writer.pending:  # waiting out the retry interval
-                return
-            if self.paused:
-                self.paused = False
-                self.consumer.resume(self.consumer.assignment())
-                log.info(
-                    "database reachable again after %d failed attempts: wrote %d events (%d new), "
-                    "consumption resumed",
-                    self.writer.counters.failures,
-                    result.written,
-                    result.inserted,
+    def _read(self, record: Message) -> StoreItem:
+        """The record as what the store does with it; a bad record becomes its dead letter."""
+        source, position = f"kafka:{record.topic()}", f"{record.partition()}@{record.offset()}"
+        value = record.value()
+        try:
+            if value is None:
+                return self._tombstone(record.key())
+            return Incoming(decode_event(value), source, position, value)
+        except EventRecordError as err:
+            kind = "invalid" if isinstance(err, InvalidEventRecord) else "undecodable"
+            setattr(self.counters, kind, getattr(self.counters, kind) + 1)
+            if self._throttle(kind):
+                log.warning(
+                    "record %s[%d]@%d to the dead letters (%d %s so far): %s",
+                    record.topic(),
+                    record.partition(),
+                    record.offset(),
+                    getattr(self.counters, kind),
+                    kind,
+                    err,
                 )
-        self._commit()
+            return DeadLetter(source, position, str(err), value or b"", time.time_ns())
+
+    def _tombstone(self, key: bytes | None) -> Erasure:
+        face_id = erased_face_id(key)
+        if face_id is None:
+            raise EventRecordError(
+                f"null value under key {(key or b'')[:80]!r}: no event, no face:<id> tombstone"
+            )
+        self.counters.tombstones += 1
+        return Erasure(face_id)
+
+    def _write(self, force: bool = False) -> bool:
+        """Apply the pending batch in one transaction; False while the database is unavailable
+        (consumption is paused, the batch kept for the next attempt)."""
+        if not force and self._clock() < self._next_attempt:
+            return False
+        try:
+            if self._store is None:
+                self._store = self._open_store()
+            outcome = self._store.apply(self._pending)
+        except Exception as exc:  # any driver error: the database is down, locked or unwritable
+            self.counters.db_failures += 1
+            self._next_attempt = self._clock() + self.retry_interval_s
+            self._drop_store()
+            self._pause(f"{type(exc).__name__}: {exc}")
+            return False
+        erased_ids = sorted({item.face_id for item in self._pending if isinstance(item, Erasure)})
+        self._pending.clear()
+        self._count(outcome, erased_ids)
+        if self.paused:
+            self.paused = False
+            self.consumer.resume(self.consumer.assignment())
+            log.info(
+                "database reachable again after %d failed attempts: %d new rows, consumption resumed",
+                self.counters.db_failures,
+                outcome.inserted,
+            )
+        return True
+
+    def _pause(self, error: str) -> None:
+        if not self.paused:
+            self.paused = True
+            self.consumer.pause(self.consumer.assignment())
+            log.error(
+                "database unavailable, consumption paused with %d records waiting "
+                "(offsets not committed, retrying): %s",
+                len(self._pending),
+                error,
+            )
+        elif self._throttle("db"):
+            log.error(
+                "database still unavailable (%d failed attempts, %d records waiting): %s",
+                self.counters.db_failures,
+                len(self._pending),
+                error,
+            )
+
+    def _count(self, outcome: BatchOutcome, erased_ids: list[int]) -> None:
+        counters = self.counters
+        counters.written += outcome.inserted
+        counters.duplicates += outcome.duplicates
+        counters.collisions += len(outcome.collisions)
+        counters.dead_letters += outcome.dead_letters
+        counters.suppressed += outcome.suppressed
+        counters.erased += outcome.erased_events
+        for letter in outcome.collisions:
+            if self._throttle("collision"):
+                log.error(
+                    "%s %s to the dead letters (%d collisions so far): %s",
+                    letter.source,
+                    letter.position,
+                    counters.collisions,
+                    letter.reason,
+                )
+        if erased_ids:
+            log.info("erased face IDs %s: %d event rows removed", erased_ids, outcome.erased_events)
+        if outcome.suppressed and self._throttle("suppressed"):
+            log.info(
+                "%d events of erased face IDs not written (%d so far)",
+                outcome.suppressed,
+                counters.suppressed,
+            )
+
+    def _drop_store(self) -> None:
+        if self._store is not None:
+            with contextlib.suppress(Exception):  # closing a broken connection may itself fail
+                self._store.close()
+            self._store = None
 
     def _commit(self) -> None:
         if not self._offsets:
@@ -230,49 +312,31 @@ class EventsToDatabase:
         """Before partitions go to another instance: write and commit what was read from them.
 
         If the database is down, their offsets are forgotten instead: the new owner re-reads
-        those events, and writing them here later too is harmless (idempotent rows).
+        those records, and writing them here later too is harmless (idempotent rows).
         """
         if self._closing:  # close() has already written and committed what it could
             return
-        if self.writer.pending:
-            self.writer.flush(force=True)
-        if self.writer.pending:
+        if not self._pending or self._write(force=True):
+            self._commit()
+        else:
             for partition in partitions:
                 self._offsets.pop((partition.topic, partition.partition), None)
-        else:
-            self._commit()
 
     def stats(self) -> dict[str, int]:
         """Every counter, for the ``stats:`` log line."""
-        writer = self.writer.counters
-        return {
-            "received": self.counters.received,
-            "written": writer.inserted,
-            "duplicates": writer.duplicates,
-            "undecodable": self.counters.undecodable,
-            "invalid": writer.invalid,
-            "pending": self.writer.pending,
-            "db_failures": writer.failures,
-            "commits": self.counters.commits,
-            "commit_failures": self.counters.commit_failures,
-            "kafka_errors": self.counters.kafka_errors,
-        }
+        return {**asdict(self.counters), "pending": len(self._pending)}
 
-    def close(self, commit: bool = True) -> None:
-        """Last write and commit (unless ``commit`` is False), then leave the group."""
-        if commit:
-            if self.writer.pending:
-                self.writer.flush(force=True)
-            if self.writer.pending:
-                log.error(
-                    "exiting with %d events not written; they stay in Kafka for the next run",
-                    self.writer.pending,
-                )
-            else:
-                self._commit()
+    def close(self) -> None:
+        """Last write and commit, then leave the group."""
+        if not self._pending or self._write(force=True):
+            self._commit()
+        else:
+            log.error(
+                "exiting with %d records not written; they stay in Kafka for the next run", len(self._pending)
+            )
         self._closing = True
         self.consumer.close()
-        self.writer.close()
+        self._drop_store()
 
 
 def check_database_url(url: str) -> None:
@@ -363,12 +427,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             **settings,
         }
     )
-    writer = RetryingEventWriter(
+    sink = EventsToDatabase(
+        consumer,
         lambda: open_store(args.database),
-        max_pending=100 * args.batch_size,
+        args.batch_size,
         retry_interval_s=args.retry_interval_s,
+        throttle=throttle,
     )
-    sink = EventsToDatabase(consumer, writer, args.batch_size, throttle=throttle)
     consumer.subscribe([args.topic], on_assign=sink.on_assign, on_revoke=sink.on_revoke)
     log.info(
         "Kafka: %s, topic %s, group %s -> %s",
@@ -382,24 +447,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.info("stats: %s", " ".join(f"{name}={value}" for name, value in sink.stats().items()))
 
     next_report = time.monotonic() + args.stats_period_s
-    status = 0
     try:
         while not stop_requested:
             sink.step()
             idle_s = sink.idle_s(time.monotonic())
-            if 0 < args.exit_when_idle_s <= idle_s and not writer.pending:
+            if 0 < args.exit_when_idle_s <= idle_s and not sink.pending:
                 log.info("no event for %.1f s: caught up, exiting", idle_s)
                 break
             if args.stats_period_s > 0 and time.monotonic() >= next_report:
                 report()
                 next_report += args.stats_period_s
-    except PendingOverflow as err:
-        log.error("%s", err)
-        status = 1
     finally:
-        sink.close(commit=status == 0)
+        sink.close()
         report()
-    return status
+    return 0
 
 
 if __name__ == "__main__":
