@@ -1,14 +1,17 @@
-"""FaceGallery and DescriptorMatrix on synthetic vectors: matching rule, bounded views, erasure, reload."""
+"""FaceGallery and DescriptorMatrix on synthetic vectors: matching rule, bounded views, erasure, reload,
+retention of IDs not seen again (fake clock)."""
 
 from __future__ import annotations
 
 import math
+import sqlite3
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from identity_node.gallery import DescriptorMatrix, FaceGallery
-from identity_node.gallery_store import GalleryFormatError, GalleryInUseError
+from identity_node.gallery_store import GalleryFormatError, GalleryInUseError, GalleryStore
 
 DIM = 8
 
@@ -187,3 +190,69 @@ def test_a_preferred_id_wins_only_while_it_is_itself_a_match(tmp_path: Path):
         near_other = unit(0) + unit(1, 0.7) + unit(2, 0.1)  # ~0.71 from `preferred`: no match
         assert gallery.match_or_enrol(near_other, prefer_id=preferred).face_id == other
         assert gallery.match_or_enrol(between, prefer_id=preferred, exclude_ids={preferred}).face_id == other
+
+
+class FakeClock:
+    """Wall clock of the gallery, moved by the test (ns)."""
+
+    def __init__(self, now_s: float = 1_800_000_000.0) -> None:
+        self.now_ns = round(now_s * 1e9)
+
+    def advance(self, seconds: float) -> None:
+        self.now_ns += round(seconds * 1e9)
+
+    def __call__(self) -> int:
+        return self.now_ns
+
+
+DAY_S = 86_400.0
+
+
+def test_ids_not_seen_for_the_maximum_age_expire_and_stay_retired(tmp_path: Path):
+    clock = FakeClock()
+    with open_gallery(tmp_path, clock_ns=clock) as gallery:
+        gone, back, recent = (gallery.enrol(unit(axis)) for axis in range(3))
+        clock.advance(5 * DAY_S)
+        gallery.mark_seen([back])  # seen again after its enrolment
+        clock.advance(4 * DAY_S)
+        recent_view = gallery.match_or_enrol(unit(2))
+        assert (recent_view.face_id, recent_view.new_face) == (recent, False)
+        gallery.mark_seen([recent])
+        assert gallery.expire_unseen(8 * DAY_S) == [gone]  # 9 days unseen; 4 and 0 days are kept
+        assert not gallery.knows(gone) and gallery.face_ids() == {back, recent}
+        clock.advance(5 * DAY_S)
+        assert gallery.expire_unseen(8 * DAY_S) == [back]
+    # On disk too, with the sightings saved on close: nothing more expires on reopening.
+    with open_gallery(tmp_path, clock_ns=clock) as gallery:
+        assert gallery.face_ids() == {recent}
+        assert gallery.expire_unseen(8 * DAY_S) == []
+        returning = gallery.match_or_enrol(unit(0))
+        assert returning.new_face and returning.face_id == 4, "an expired ID is never issued again"
+
+
+def test_a_gallery_from_before_retention_is_upgraded_with_its_ids_seen_now(tmp_path: Path):
+    with open_gallery(tmp_path) as gallery:
+        face_id = gallery.enrol(unit(0))
+    connection = sqlite3.connect(tmp_path / "gallery.sqlite")  # as schema version 1 left it
+    connection.executescript("DROP TABLE face_last_seen; PRAGMA user_version=1;")
+    connection.close()
+    clock = FakeClock(now_s=time.time() + 10 * DAY_S)
+    with open_gallery(tmp_path, clock_ns=clock) as gallery:
+        assert gallery.knows(face_id)
+        assert gallery.expire_unseen(11 * DAY_S) == []
+        assert gallery.expire_unseen(9 * DAY_S) == [face_id]
+
+
+def test_a_merged_id_passes_its_last_sighting_to_the_survivor(tmp_path: Path):
+    clock = FakeClock()
+    with open_gallery(tmp_path, clock_ns=clock) as gallery:
+        survivor = gallery.enrol(unit(0))
+        clock.advance(5 * DAY_S)
+        merged = gallery.enrol(unit(1))
+    store = GalleryStore(tmp_path / "gallery.sqlite", "synthetic", DIM)  # as face_merge --apply does
+    assert store.merge({merged: survivor}) == 1
+    store.close()
+    clock.advance(3 * DAY_S)
+    with open_gallery(tmp_path, clock_ns=clock) as gallery:
+        assert gallery.expire_unseen(4 * DAY_S) == []  # seen 3 days ago, as the merged ID
+        assert gallery.expire_unseen(2 * DAY_S) == [survivor] and not gallery.knows(merged)

@@ -269,3 +269,19 @@ def test_an_untracked_or_long_unseen_track_is_described_again(tmp_path: Path) ->
         identifier.identify(tracked_frame(0.2, track_id=-1))  # no track: always described
         identifier.identify(tracked_frame(2.0, track_id=3))  # the track expired after 1 s
     assert descriptor.described == 3
+
+
+def test_a_track_whose_id_was_erased_starts_over_and_never_shows_it_again(tmp_path: Path) -> None:
+    """Erasure while the node runs: the person still in view is decided afresh, under a new ID."""
+    with FaceGallery(tmp_path / "g.sqlite", descriptor_kind="fixed", descriptor_size=4) as gallery:
+        identifier = FaceIdentifier(_FixedDescriptor([unit4(0)]), gallery, min_views_to_enrol=2)
+        before = [tracked_frame(0.1 * i, track_id=3) for i in range(3)]
+        for frame in before:
+            identifier.identify(frame)
+        assert before[-1].faces[0].face_id == 1
+        assert gallery.erase(1) == 1
+        after = [tracked_frame(0.4 + 0.1 * i, track_id=3) for i in range(3)]
+        for frame in after:
+            identifier.identify(frame)
+        assert [f.faces[0].face_id for f in after] == [UNKNOWN_FACE_ID, 2, 2]
+        assert gallery.face_ids() == {2}

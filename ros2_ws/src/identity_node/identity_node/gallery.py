@@ -14,12 +14,19 @@ Policy (what :meth:`FaceGallery.match_or_enrol` does with a descriptor ``q``):
 
 Every enrolment and added descriptor is committed to the :class:`GalleryStore` before the call
 returns, so an ID is on disk before anybody can publish it.
+
+Retention: each ID's last sighting (the gallery's clock, injectable for tests) is kept in memory
+and saved in batches (:meth:`FaceGallery.save_last_seen`, at every retention check and on close),
+not on every frame: one fsync per face seen would cost more than the match. A crash loses at most
+the sightings since the last save, which can only make an ID expire earlier, never later.
+:meth:`FaceGallery.expire_unseen` erases the IDs not seen for a given time; they stay retired.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Collection
+import time
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -151,6 +158,7 @@ class FaceGallery:
         match_threshold: float = DEFAULT_MATCH_THRESHOLD,
         max_descriptors_per_id: int = DEFAULT_MAX_DESCRIPTORS_PER_ID,
         novelty_distance: float = DEFAULT_NOVELTY_DISTANCE,
+        clock_ns: Callable[[], int] = time.time_ns,
     ) -> None:
         if match_threshold <= 0:
             raise ValueError(f"match_threshold must be > 0, got {match_threshold}")
@@ -159,9 +167,13 @@ class FaceGallery:
         self.match_threshold = match_threshold
         self.max_descriptors_per_id = max_descriptors_per_id
         self.novelty_distance = novelty_distance
+        self.path = Path(path)
+        self._clock_ns = clock_ns
         self._store = GalleryStore(path, descriptor_kind, descriptor_size)
         stored = self._store.load()
         self.last_face_id = stored.last_face_id
+        self._last_seen_ns = stored.last_seen_ns
+        self._unsaved_seen: set[int] = set()
         self._matrix = DescriptorMatrix(descriptor_size, initial_capacity=max(1024, len(stored.keys)))
         self._matrix.extend(stored.keys, stored.face_ids, stored.vectors)
 
@@ -172,11 +184,16 @@ class FaceGallery:
         self.close()
 
     def close(self) -> None:
+        self.save_last_seen()
         self._store.close()
 
     def face_ids(self) -> set[int]:
         """IDs that currently have descriptors (erased IDs are gone)."""
         return {int(face_id) for face_id in np.unique(self._matrix.face_ids)}
+
+    def knows(self, face_id: int) -> bool:
+        """Whether ``face_id`` has descriptors here (False once erased or expired)."""
+        return face_id in self._last_seen_ns
 
     def descriptor_count(self, face_id: int) -> int:
         return int(np.count_nonzero(self._matrix.face_ids == face_id))
@@ -211,8 +228,10 @@ class FaceGallery:
     def enrol(self, descriptor: np.ndarray) -> int:
         """Issue a new durable face ID with ``descriptor`` as its anchor view."""
         descriptor = self._checked(descriptor)
-        face_id, key = self._store.enrol(descriptor)
+        now_ns = self._clock_ns()
+        face_id, key = self._store.enrol(descriptor, now_ns)
         self.last_face_id = face_id
+        self._last_seen_ns[face_id] = now_ns
         self._matrix.extend(np.array([key]), np.array([face_id]), descriptor[None])
         return face_id
 
@@ -256,4 +275,34 @@ class FaceGallery:
         """
         removed = self._store.erase(face_id)
         self._matrix.remove(self._matrix.keys[self._matrix.face_ids == face_id])
+        self._last_seen_ns.pop(face_id, None)
+        self._unsaved_seen.discard(face_id)
         return removed
+
+    def mark_seen(self, face_ids: Iterable[int]) -> None:
+        """Note that these known IDs were seen now (in memory until :meth:`save_last_seen`)."""
+        now_ns = self._clock_ns()
+        for face_id in face_ids:
+            if face_id in self._last_seen_ns:
+                self._last_seen_ns[face_id] = now_ns
+                self._unsaved_seen.add(face_id)
+
+    def save_last_seen(self) -> None:
+        """Write the sightings noted since the last save (one transaction)."""
+        if self._unsaved_seen:
+            self._store.mark_seen({face_id: self._last_seen_ns[face_id] for face_id in self._unsaved_seen})
+            self._unsaved_seen.clear()
+
+    def expire_unseen(self, max_age_s: float) -> list[int]:
+        """Erase every ID not seen for over ``max_age_s`` (retention); return those IDs, ascending.
+
+        Like an erased ID, an expired one is never issued again: a returning face gets a new ID.
+        """
+        if max_age_s <= 0:
+            raise ValueError(f"maximum age must be positive, got {max_age_s} s")
+        self.save_last_seen()
+        cutoff_ns = self._clock_ns() - round(max_age_s * 1e9)
+        expired = sorted(face_id for face_id, seen in self._last_seen_ns.items() if seen < cutoff_ns)
+        for face_id in expired:
+            self.erase(face_id)
+        return expired

@@ -10,11 +10,15 @@ matching against private in-memory copies of one file would enrol the same perso
 so a second owner is refused (:class:`GalleryInUseError`) instead; one identity node serves all
 cameras. Erased descriptors are overwritten in the file (``secure_delete``) and the WAL is
 checkpointed and truncated, so their bytes do not linger on disk.
+
+Each ID's last sighting (``face_last_seen``) is kept so that descriptors of IDs not seen for a
+configured time can be dropped (retention): a face that never comes back is not kept forever.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2 added ``face_last_seen``; a version-1 file is upgraded on open (its IDs count as seen then)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS gallery_meta (
@@ -37,6 +42,10 @@ CREATE TABLE IF NOT EXISTS descriptors (
     vector BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS descriptors_by_face ON descriptors (face_id);
+CREATE TABLE IF NOT EXISTS face_last_seen (
+    face_id INTEGER PRIMARY KEY,
+    last_seen_ns INTEGER NOT NULL
+);
 """
 
 
@@ -56,6 +65,7 @@ class StoredGallery:
     keys: np.ndarray  # int64 (n,)
     face_ids: np.ndarray  # int64 (n,)
     vectors: np.ndarray  # float32 (n, descriptor_size)
+    last_seen_ns: dict[int, int]  # per face ID with descriptors: wall-clock ns of its last sighting
 
 
 class GalleryStore:
@@ -93,7 +103,13 @@ class GalleryStore:
                 "INSERT INTO gallery_meta VALUES (0, ?, ?, 0)", (descriptor_kind, self._descriptor_size)
             )
             return
-        if version != SCHEMA_VERSION:
+        if version == 1:  # before retention: every ID counts as seen now, so none expires at once
+            self._conn.execute(
+                "INSERT OR IGNORE INTO face_last_seen SELECT DISTINCT face_id, ? FROM descriptors",
+                (time.time_ns(),),
+            )
+            self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        elif version != SCHEMA_VERSION:
             raise GalleryFormatError(f"gallery schema version {version}, expected {SCHEMA_VERSION}")
         if tuple(row) != (descriptor_kind, self._descriptor_size):
             raise GalleryFormatError(
@@ -127,15 +143,18 @@ class GalleryStore:
         if bad:
             raise GalleryFormatError(f"descriptors {bad[:5]} do not hold {blob_size} bytes")
         vectors = np.frombuffer(b"".join(blob for _, _, blob in rows), dtype="<f4")
+        seen = self._conn.execute("SELECT face_id, last_seen_ns FROM face_last_seen").fetchall()
         return StoredGallery(
             last_face_id=last_face_id,
             keys=np.array([row[0] for row in rows], dtype=np.int64),
             face_ids=np.array([row[1] for row in rows], dtype=np.int64),
             vectors=vectors.astype(np.float32).reshape(len(rows), self._descriptor_size),
+            last_seen_ns=dict(seen),
         )
 
-    def enrol(self, vector: np.ndarray) -> tuple[int, int]:
-        """Issue the next face ID with its first descriptor, durably; return ``(face_id, key)``."""
+    def enrol(self, vector: np.ndarray, now_ns: int) -> tuple[int, int]:
+        """Issue the next face ID with its first descriptor, seen at ``now_ns``, durably; return
+        ``(face_id, key)``."""
         blob = self._blob(vector)
         with self._transaction():
             (face_id,) = self._conn.execute(
@@ -144,6 +163,7 @@ class GalleryStore:
             key = self._conn.execute(
                 "INSERT INTO descriptors (face_id, vector) VALUES (?, ?)", (face_id, blob)
             ).lastrowid
+            self._conn.execute("INSERT INTO face_last_seen VALUES (?, ?)", (face_id, now_ns))
         return face_id, key
 
     def add_descriptor(self, face_id: int, vector: np.ndarray, replaces_key: int | None = None) -> int:
@@ -157,10 +177,19 @@ class GalleryStore:
             ).lastrowid
         return key
 
+    def mark_seen(self, last_seen_ns: Mapping[int, int]) -> None:
+        """Record later sightings of known IDs in one transaction (an earlier time never wins)."""
+        with self._transaction():
+            self._conn.executemany(
+                "UPDATE face_last_seen SET last_seen_ns = MAX(last_seen_ns, ?) WHERE face_id = ?",
+                [(int(seen), int(face_id)) for face_id, seen in last_seen_ns.items()],
+            )
+
     def erase(self, face_id: int) -> int:
         """Delete every descriptor of ``face_id`` and scrub them from the file; return how many."""
         with self._transaction():
             removed = self._conn.execute("DELETE FROM descriptors WHERE face_id = ?", (face_id,)).rowcount
+            self._conn.execute("DELETE FROM face_last_seen WHERE face_id = ?", (face_id,))
         self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return removed
 
@@ -173,9 +202,17 @@ class GalleryStore:
         moved = 0
         with self._transaction():
             for merged, survivor in sorted(survivors.items()):
+                pair = (int(survivor), int(merged))
                 moved += self._conn.execute(
-                    "UPDATE descriptors SET face_id = ? WHERE face_id = ?", (int(survivor), int(merged))
+                    "UPDATE descriptors SET face_id = ? WHERE face_id = ?", pair
                 ).rowcount
+                # The survivor was last seen when either of the two was.
+                self._conn.execute(
+                    "UPDATE face_last_seen SET last_seen_ns = MAX(last_seen_ns, COALESCE("
+                    "(SELECT last_seen_ns FROM face_last_seen WHERE face_id = ?2), 0)) WHERE face_id = ?1",
+                    pair,
+                )
+                self._conn.execute("DELETE FROM face_last_seen WHERE face_id = ?", (pair[1],))
         return moved
 
     def close(self) -> None:

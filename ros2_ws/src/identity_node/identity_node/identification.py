@@ -20,6 +20,8 @@ A face is identified **per track** (``track_id`` from the detector's tracker), n
   near IDs); a view that does not (the tracker followed the box onto somebody else) makes the
   track start over.
 - One frame never shows one person twice: an ID held by another face of the frame is excluded.
+- A track whose ID left the gallery (erased, or expired by retention) starts over: an erased ID
+  is never published again, and a person still in view is decided afresh.
 
 Untracked faces (``track_id`` -1, e.g. single photos) are matched or enrolled at once.
 
@@ -141,6 +143,10 @@ class _TrackIdentity:
     def known(self) -> bool:
         return self.face_id != UNKNOWN_FACE_ID
 
+    def start_over(self) -> None:
+        """Drop the track's ID and views: its next views decide it again."""
+        self.face_id, self.distance, self.views = UNKNOWN_FACE_ID, math.nan, []
+
 
 class FaceIdentifier:
     """Describes selected views of each track in one model call and matches them in the gallery."""
@@ -205,6 +211,8 @@ class FaceIdentifier:
         to_describe: list[tuple[Face, float]] = []
         for face in frame_faces.faces:
             track = tracks[face.index] = self._tracks.state(frame, face)
+            if track is not None and track.known and not self.gallery.knows(track.face_id):
+                track.start_over()
             quality = view_quality(face) if track is not None else math.nan
             if track is None:
                 wanted = True
@@ -246,6 +254,7 @@ class FaceIdentifier:
                 face.face_id, face.distance = track.face_id, track.distance
             if face.face_id != UNKNOWN_FACE_ID:
                 held[face.index] = face.face_id
+        self.gallery.mark_seen(held.values())
         return problems
 
     def _claim_order(self, described: tuple[float, np.ndarray] | None) -> float:
@@ -269,7 +278,7 @@ class FaceIdentifier:
                 return False
             # Not the track's person any more (the tracker followed a box onto someone else):
             # the track starts over from this view.
-            track.face_id, track.distance, track.views = UNKNOWN_FACE_ID, math.nan, []
+            track.start_over()
         track.views = [*track.views, (quality, vector)][-self.max_views :]
         if len(track.views) < self.min_views_to_enrol:
             return False
