@@ -26,6 +26,7 @@ import itertools
 import json
 import math
 import numbers
+import reprlib
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -286,23 +287,28 @@ class InvalidEvent(ValueError):
     """An event no column of the schema holds exactly: refused whole, never clipped or coerced."""
 
 
+def _shown(value: object) -> str:
+    """A bounded repr: a refused value may be a megabyte of JSON, and the reason is logged."""
+    return reprlib.repr(value)
+
+
 def _is_int(value: object) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def _check_int(name: str, value: object, low: int, high: int) -> None:
     if not _is_int(value):
-        raise InvalidEvent(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+        raise InvalidEvent(f"{name} must be an integer, got {type(value).__name__} {_shown(value)}")
     if not low <= value <= high:
-        raise InvalidEvent(f"{name} {value} is outside {low}..{high}")
+        raise InvalidEvent(f"{name} {_shown(value)} is outside {low}..{high}")
 
 
 def _check_real(name: str, value: object, low: float = -math.inf, high: float = math.inf) -> None:
     """A number in ``[low, high]``, or NaN (unknown, stored as NULL); never infinite."""
     if not isinstance(value, numbers.Real) or isinstance(value, bool):
-        raise InvalidEvent(f"{name} must be a number or null, got {type(value).__name__} {value!r}")
+        raise InvalidEvent(f"{name} must be a number or null, got {type(value).__name__} {_shown(value)}")
     if math.isinf(value) or not (math.isnan(value) or low <= value <= high):
-        raise InvalidEvent(f"{name} {value!r} is not a finite number in {low}..{high}")
+        raise InvalidEvent(f"{name} {_shown(value)} is not a finite number in {low}..{high}")
 
 
 def validate_event(event: FaceEvent) -> None:
@@ -313,24 +319,24 @@ def validate_event(event: FaceEvent) -> None:
     Checked here rather than trusted from the type hints because events come from JSON too."""
     camera_id = event.camera_id
     if not isinstance(camera_id, str) or not 0 < len(camera_id) <= MAX_CAMERA_ID_LENGTH:
-        raise InvalidEvent(f"camera id must be 1..{MAX_CAMERA_ID_LENGTH} characters, got {camera_id!r}")
+        raise InvalidEvent(f"camera id must be 1..{MAX_CAMERA_ID_LENGTH} characters, got {_shown(camera_id)}")
     try:
         camera_id.encode()
     except UnicodeEncodeError:
-        raise InvalidEvent(f"camera id {camera_id!r} is not valid Unicode") from None
+        raise InvalidEvent(f"camera id {_shown(camera_id)} is not valid Unicode") from None
     _check_int("stamp_ns", event.stamp_ns, 0, BIGINT_RANGE[1])
     _check_int("face_index", event.face_index, 0, INT_RANGE[1])
     _check_int("face_id", event.face_id, UNKNOWN_FACE_ID, BIGINT_RANGE[1])
     _check_real("age", event.age, 0.0, MAX_AGE)
     if not isinstance(event.gender, str) or (event.gender and event.gender not in GENDERS):
-        raise InvalidEvent(f"gender must be one of {GENDERS} or empty, got {event.gender!r}")
+        raise InvalidEvent(f"gender must be one of {GENDERS} or empty, got {_shown(event.gender)}")
     if not isinstance(event.box, Box):
         raise InvalidEvent(f"box must be a Box, got {type(event.box).__name__}")
     for name, value in zip("xywh", event.box.as_list(), strict=True):
         _check_int(f"box {name}", value, INT_RANGE[0] if name in "xy" else 0, INT_RANGE[1])
     _check_real("distance", event.distance)
     if not isinstance(event.new_face, bool):
-        raise InvalidEvent(f"new_face must be true or false, got {event.new_face!r}")
+        raise InvalidEvent(f"new_face must be true or false, got {_shown(event.new_face)}")
 
 
 def event_row(event: FaceEvent) -> tuple:
@@ -420,6 +426,7 @@ class Incoming:
     payload: bytes = b""
 
     def collision(self, columns: Sequence[str], received_ns: int) -> DeadLetter:
+        """The dead letter reporting that this event's key is stored with other ``columns``."""
         e = self.event
         payload = self.payload or json.dumps(e.as_dict()).encode()
         position = (

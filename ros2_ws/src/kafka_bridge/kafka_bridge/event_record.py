@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import reprlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,11 +89,15 @@ def decode_event(value: bytes | None) -> FaceEvent:
         raise EventRecordError(f"event record is a JSON {type(body).__name__}, not an object")
     version = body.get("schema_version")
     if version != EVENT_SCHEMA_VERSION or isinstance(version, bool | float):
-        raise EventRecordError(f"event schema version {version!r}, this code reads {EVENT_SCHEMA_VERSION}")
+        raise EventRecordError(
+            f"event schema version {reprlib.repr(version)}, this code reads {EVENT_SCHEMA_VERSION}"
+        )
     try:
         box = body["box"]
         if not isinstance(box, list) or len(box) != 4:
-            raise InvalidEventRecord(f"event record has a malformed field: box {box!r} is not [x, y, w, h]")
+            raise InvalidEventRecord(
+                f"event record has a malformed field: box {reprlib.repr(box)} is not [x, y, w, h]"
+            )
         # The values as JSON gave them: validate_event refuses a wrong type, nothing is converted.
         event = FaceEvent(
             camera_id=body["camera_id"],
