@@ -1,4 +1,5 @@
-"""Annotated frames: boxes drawn on a copy, labels only from what is known (never names)."""
+"""Annotated frames: boxes drawn on a copy, labels only from what is known (never names); saved
+frames named by the faces they show, erased per face ID, deleted past their age (fake clock)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from face_common.faces import Box, Face, FrameFaces, FrameRef
+from face_common.faces import UNKNOWN_FACE_ID, Box, Face, FrameFaces, FrameRef
 from face_detect_node.annotation import BOX_COLOR, AnnotatedFrameWriter, StampPairer, annotate, face_label
 from face_detect_node.detection import detect_faces
 from face_detect_node.detectors import make_detector
@@ -63,22 +64,68 @@ def test_faces_leaving_the_frame_are_drawn_without_error() -> None:
     assert annotate(image, faces).any()
 
 
-def test_annotated_frames_are_written_once_per_frame(tmp_path) -> None:
+def shown(camera: str, stamp_ns: int, *faces: tuple[int, int]) -> FrameFaces:
+    """A frame showing faces given as (face ID, track id)."""
+    return FrameFaces(
+        FrameRef(camera, stamp_ns),
+        [Face(i, Box(0, 0, 4, 4), 1.0, face_id=f, track_id=t) for i, (f, t) in enumerate(faces)],
+    )
+
+
+def test_annotated_frames_are_written_once_per_frame_named_by_the_faces_they_show(tmp_path) -> None:
     writer = AnnotatedFrameWriter(tmp_path / "annotated")
     image = np.full((36, 64, 3), 90, np.uint8)
-    first = writer.write(image, FrameRef("cam1", 5))
-    again = writer.write(image, FrameRef("cam1", 5))  # a replayed frame overwrites its file
-    writer.write(image, FrameRef("cam1", 6))
-    assert first == again and first.name == "cam1_5.jpg"
-    assert sorted(p.name for p in (tmp_path / "annotated").iterdir()) == ["cam1_5.jpg", "cam1_6.jpg"]
+    first = writer.write(image, shown("cam1", 5, (3, 12), (UNKNOWN_FACE_ID, 13)))
+    again = writer.write(image, shown("cam1", 5, (3, 12), (UNKNOWN_FACE_ID, 13)))  # a replay overwrites
+    writer.write(image, shown("cam1", 6))
+    assert first == again and first.name == "cam1_5_f3t12_fnt13.jpg"
+    names = sorted(p.name for p in (tmp_path / "annotated").iterdir())
+    assert names == ["cam1_5_f3t12_fnt13.jpg", "cam1_6.jpg"]
     assert cv2.imread(str(first)).shape == (36, 64, 3)
+    assert sorted((f.camera_id, f.stamp_ns, f.faces) for f in writer.saved_frames()) == [
+        ("cam1", 5, ((3, 12), (UNKNOWN_FACE_ID, 13))),
+        ("cam1", 6, ()),
+    ]
+
+
+def test_erasing_a_face_deletes_the_frames_that_show_it_also_before_its_id_was_decided(tmp_path) -> None:
+    writer = AnnotatedFrameWriter(tmp_path)
+    image = np.zeros((8, 8, 3), np.uint8)
+    frames = {
+        "pending": shown("cam_2", 1, (UNKNOWN_FACE_ID, 4)),  # track 4 before it became ID 7
+        "decided": shown("cam_2", 2, (7, 4), (8, 5)),
+        "untracked": shown("cam_2", 3, (7, -1)),
+        "other": shown("cam_2", 4, (8, 5)),
+        "other camera, same track number": shown("cam3", 1, (UNKNOWN_FACE_ID, 4)),
+    }
+    paths = {what: writer.write(image, frame) for what, frame in frames.items()}
+    (tmp_path / "notes.jpg").write_bytes(b"not an annotated frame")
+    assert writer.erase_face(7) == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [paths["other"].name, paths["other camera, same track number"].name, "notes.jpg"]
+    )
+    assert writer.erase_face(7) == 0
+
+
+def test_frames_older_than_the_maximum_age_are_deleted(tmp_path) -> None:
+    day_ns = 86_400 * 10**9
+    now_ns = [30 * day_ns]
+    writer = AnnotatedFrameWriter(tmp_path, max_age_s=7 * 86_400, clock_ns=lambda: now_ns[0])
+    image = np.zeros((8, 8, 3), np.uint8)
+    for day in (20, 25, 29):
+        writer.write(image, shown("cam1", day * day_ns, (1, 1)))
+    assert writer.purge_expired() == 1
+    now_ns[0] += 5 * day_ns
+    assert writer.purge_expired() == 1
+    assert [f.stamp_ns for f in writer.saved_frames()] == [29 * day_ns]
+    assert AnnotatedFrameWriter(tmp_path, clock_ns=lambda: now_ns[0]).purge_expired() == 0  # 0 days: keep
 
 
 def test_unwritable_folder_is_an_os_error(tmp_path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     with pytest.raises(OSError):
-        AnnotatedFrameWriter(blocker).write(np.zeros((4, 4, 3), np.uint8), FrameRef("c", 1))
+        AnnotatedFrameWriter(blocker).write(np.zeros((4, 4, 3), np.uint8), shown("c", 1))
 
 
 def test_stamp_pairer_pairs_frames_and_faces_in_either_order() -> None:
