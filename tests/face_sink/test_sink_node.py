@@ -90,7 +90,8 @@ def test_sink_writes_each_face_once_saves_crops_and_skips_bad_messages(
 ):
     database, crops = tmp_path / "out" / "events.sqlite", tmp_path / "crops"
     health = ros_graph.diagnostics(NODE)
-    sink, publisher = start_sink(ros_graph, {"database": database, "save_crops": True, "crops_dir": crops})
+    params = {"database": database, "save_crops": True, "crops_dir": crops, "spool_path": tmp_path / "spool"}
+    sink, publisher = start_sink(ros_graph, params)
 
     bad = attributed_frame(1)
     bad.faces[0].crop.data = bad.faces[0].crop.data[:-5]  # truncated crop: unreadable message
@@ -120,6 +121,7 @@ def test_sink_writes_each_face_once_saves_crops_and_skips_bad_messages(
         "frames": 5,
         "pending": 0,
         "accepted": 8,
+        "replayed": 0,
         "inserted": 4,
         "duplicates": 4,
         "invalid": 0,
@@ -135,7 +137,8 @@ def test_events_survive_a_database_that_is_unwritable_at_first(ros_graph: RosPro
     blocker.write_text("a file where the database folder should be")
     database = blocker / "events.sqlite"
     health = ros_graph.diagnostics(NODE)
-    sink, publisher = start_sink(ros_graph, {"database": database, "retry_interval_s": 0.5})
+    params = {"database": database, "retry_interval_s": 0.5, "spool_path": tmp_path / "spool"}
+    sink, publisher = start_sink(ros_graph, params)
 
     for sec in range(5):
         publisher.publish(attributed_frame(sec, faces=1 + sec % 2))
@@ -168,7 +171,9 @@ def test_retention_deletes_old_events_at_start(ros_graph: RosProcesses, tmp_path
         for hours in (12, 36, 72)
     )
     store.close()
-    sink, _ = start_sink(ros_graph, {"database": database, "retention_days": 1.0})
+    sink, _ = start_sink(
+        ros_graph, {"database": database, "retention_days": 1.0, "spool_path": tmp_path / "spool"}
+    )
     log = stop(sink)
     assert [r[1] for r in rows(database)] == [now_ns - 43_200 * 10**9]
     assert "retention: deleted 2 events older than 1 days" in log
@@ -176,7 +181,8 @@ def test_retention_deletes_old_events_at_start(ros_graph: RosProcesses, tmp_path
 
 def test_sink_exits_by_itself_once_the_source_is_done(ros_graph: RosProcesses, tmp_path: Path):
     database = tmp_path / "events.sqlite"
-    sink, publisher = start_sink(ros_graph, {"database": database, "exit_when_idle_s": 2.0})
+    params = {"database": database, "exit_when_idle_s": 2.0, "spool_path": tmp_path / "spool"}
+    sink, publisher = start_sink(ros_graph, params)
     time.sleep(3.0)  # idle before the first frame does not count: the graph may still be starting
     assert sink.poll() is None
     for sec in range(3):
@@ -194,7 +200,12 @@ def test_one_sink_serves_several_cameras_until_the_last_goes_idle(ros_graph: Ros
         ros_graph.node.create_publisher(FacesMsg, f"/{camera}/faces_attributed", FACES_QOS)
         for camera in ("door", "till")
     )
-    params = {"database": database, "exit_when_idle_s": 2.0, "camera_namespaces": "[door, /till]"}
+    params = {
+        "database": database,
+        "exit_when_idle_s": 2.0,
+        "camera_namespaces": "[door, /till]",
+        "spool_path": tmp_path / "spool",
+    }
     sink = ros_graph.start("face_sink", "face_sink", **params)  # in /: door is /door
     subscribed = lambda: door.get_subscription_count() and till.get_subscription_count()  # noqa: E731
     assert wait_until(lambda: subscribed() or sink.poll() is not None, TIMEOUT_S) and sink.poll() is None

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +44,59 @@ _TRUE, _FALSE = frozenset({"1", "true", "yes", "on"}), frozenset({"0", "false", 
 
 class DatabaseUrlError(ValueError):
     """A database setting that names no store this code can open."""
+
+
+_SQLITE_TRANSIENT = frozenset(
+    {
+        sqlite3.SQLITE_BUSY,  # another connection writes: "database is locked"
+        sqlite3.SQLITE_LOCKED,
+        sqlite3.SQLITE_CANTOPEN,  # its folder not there (yet): a volume not mounted
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_FULL,  # disk full: space can be freed
+        sqlite3.SQLITE_PROTOCOL,
+    }
+)
+_MYSQL_TRANSIENT = (
+    "CR_CONNECTION_ERROR",  # connection refused (socket)
+    "CR_CONN_HOST_ERROR",  # connection refused (TCP)
+    "CR_UNKNOWN_HOST",  # name service away
+    "CR_SERVER_GONE_ERROR",
+    "CR_SERVER_LOST",
+    "CR_SERVER_LOST_EXTENDED",
+    "ER_CON_COUNT_ERROR",
+    "ER_TOO_MANY_USER_CONNECTIONS",
+    "ER_SERVER_SHUTDOWN",
+    "ER_LOCK_WAIT_TIMEOUT",
+    "ER_LOCK_DEADLOCK",
+    "ER_QUERY_INTERRUPTED",
+    "ER_OPTION_PREVENTS_STATEMENT",  # --read-only during a fail-over
+    "ER_NET_READ_ERROR",
+    "ER_NET_READ_INTERRUPTED",
+    "ER_NET_ERROR_ON_WRITE",
+    "ER_NET_WRITE_INTERRUPTED",
+)
+MARIADB_CONNECTION_KILLED = 1927
+
+
+def is_transient_error(error: BaseException) -> bool:
+    """Whether writing again later may succeed: the database is unreachable, busy, locked or in a
+    deadlock. Anything else (unknown table or column, a schema from other code, access denied,
+    data the table refuses, a bad URL) fails the same way on every retry, so the caller stops
+    rather than queue behind it forever."""
+    if isinstance(error, sqlite3.Error):
+        return getattr(error, "sqlite_errorcode", 0) & 0xFF in _SQLITE_TRANSIENT
+    mysql_errors = sys.modules.get("mysql.connector.errors")  # loaded with the driver, if ever used
+    if mysql_errors is not None and isinstance(error, mysql_errors.Error):
+        from mysql.connector import errorcode
+
+        transient = {getattr(errorcode, name) for name in _MYSQL_TRANSIENT} | {MARIADB_CONNECTION_KILLED}
+        if error.errno in transient:
+            return True
+        # No server error number: the connector's own "connection not available"-type errors.
+        no_errno = error.errno is None or error.errno < 0
+        return no_errno and isinstance(error, mysql_errors.InterfaceError | mysql_errors.OperationalError)
+    # A socket or a folder that is not there (yet); a permission the operator must grant is not.
+    return isinstance(error, OSError) and not isinstance(error, PermissionError)
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,12 @@
 """ROS 2 node: writes every attributed face as one event row (SQLite by default).
 
 Thin shell over ``face_sink.writer`` and ``face_sink.schema``: it turns each ``faces_attributed``
-message into events, queues them, writes each frame in one transaction and retries while the
-database is unavailable, so a locked or missing database costs latency, not events. While it is
-unavailable the node's ``/diagnostics`` status is ERROR. One sink can serve several cameras
+message into events, spools them on disk (``spool_path``), writes each frame in one transaction
+and retries while the database is unavailable, so a locked or missing database or a crash of the
+node costs latency, not events: on start it writes what an earlier run left in the spool. While
+the database is unavailable or the spool is full the node's ``/diagnostics`` status is ERROR; a
+permanent database error (a table of another schema, access denied) stops it with one line and
+exit status 1, its events kept in the spool for the next start. One sink can serve several cameras
 (``camera_namespaces``, as identity_node's): one database connection and writer for a store's
 cameras, and with ``exit_when_idle_s`` the graph ends once the last of them has gone quiet.
 """
@@ -21,7 +24,8 @@ from face_common.settings import setting
 
 from face_sink.crop_archive import CropArchive
 from face_sink.mysql_store import describe_database, open_store
-from face_sink.writer import RetryingEventWriter, SinkSettings, WriterCounters
+from face_sink.spool import SpoolError, node_spool_path
+from face_sink.writer import FlushResult, RetryingEventWriter, SinkSettings, WriterCounters
 
 SECONDS_PER_DAY = 86_400.0
 RETENTION_CHECK_PERIOD_S = 3_600.0
@@ -38,6 +42,7 @@ class FaceSinkNode(GraphNode):
     settings_class = SinkNodeSettings
     counters = ("frames", "pending", *(f.name for f in dataclasses.fields(WriterCounters)))
     problems = ("bad_messages", "crop_failures")
+    startup_errors = (*GraphNode.startup_errors, SpoolError)
     settings: SinkNodeSettings
 
     def __init__(self) -> None:
@@ -47,10 +52,22 @@ class FaceSinkNode(GraphNode):
             lambda: open_store(settings.database, visit_gap_s=settings.visit_gap_s),
             max_pending=settings.max_pending_events,
             retry_interval_s=settings.retry_interval_s,
+            spool_path=node_spool_path(settings.spool_path, self.get_fully_qualified_name()),
         )
+        self._database_error: str | None = None
+        """The last transient error while the database is unavailable (None: it is available)."""
         self._archive = CropArchive(settings.crops_dir) if settings.save_crops else None
+        self.get_logger().info(
+            f"writing face events to {describe_database(settings.database)}"
+            + (f", keeping {settings.retention_days:g} days" if settings.retention_days > 0 else "")
+            + (f", crops to {settings.crops_dir}" if settings.save_crops else "")
+            + f", cameras={list(settings.camera_namespaces)}, spool {self._writer.spool.path}"
+        )
+        if self._writer.pending:
+            self.get_logger().info(f"writing {self._writer.pending} events an earlier run left in the spool")
+            self._flush(force=True)
         # Old events go before the first new one can come: subscribed means retention applied.
-        if settings.retention_days > 0:
+        if settings.retention_days > 0 and not self.finished:
             self._apply_retention()
             self.create_timer(RETENTION_CHECK_PERIOD_S, self._apply_retention)
         for namespace in settings.camera_namespaces:
@@ -60,12 +77,6 @@ class FaceSinkNode(GraphNode):
         self._last_frame_at: float | None = None
         if settings.exit_when_idle_s > 0:
             self.create_timer(min(1.0, settings.exit_when_idle_s), self._finish_if_idle)
-        self.get_logger().info(
-            f"writing face events to {describe_database(settings.database)}"
-            + (f", keeping {settings.retention_days:g} days" if settings.retention_days > 0 else "")
-            + (f", crops to {settings.crops_dir}" if settings.save_crops else "")
-            + f", cameras={list(settings.camera_namespaces)}"
-        )
 
     def _on_faces(self, msg: FacesMsg) -> None:
         self._last_frame_at = time.monotonic()
@@ -94,21 +105,38 @@ class FaceSinkNode(GraphNode):
     def _flush(self, force: bool = False) -> None:
         # Each frame is written as it arrives; after a failure, only once per retry interval.
         result = self._writer.flush(force=force)
-        counters = self._writer.counters
-        for name, value in dataclasses.asdict(counters).items():
+        for name, value in dataclasses.asdict(self._writer.counters).items():
             self.health.set(name, value)
         self.health.set("pending", self._writer.pending)
+        if result.permanent:
+            self.fail(
+                f"permanent database error, stopping: {result.error}; {self._writer.pending} events "
+                f"kept in the spool {self._writer.spool.path}, written at the next start once the "
+                "database is fixed"
+            )
+            return
+        self._report_database(result)
+        spool, faults = self._writer.spool, []
+        if self._database_error is not None:
+            faults.append(f"database unavailable, {len(spool)} events spooled: {self._database_error}")
+        if spool.full:
+            faults.append(f"spool full ({spool.capacity} events), {self._writer.counters.dropped} refused")
+        self.health.fault = "; ".join(faults) or None
+
+    def _report_database(self, result: FlushResult) -> None:
+        """Log the database going away (throttled) and coming back (once)."""
+        counters = self._writer.counters
         if result.error is not None:
-            self.health.fault = f"database unavailable, {self._writer.pending} events queued: {result.error}"
+            self._database_error = result.error
             self.get_logger().error(
-                f"database unavailable, {self._writer.pending} events queued "
+                f"database unavailable, {self._writer.pending} events spooled "
                 f"(failures {counters.failures}, dropped {counters.dropped}): {result.error}",
                 throttle_duration_sec=10.0,
             )
-        elif result.written and self.health.fault is not None:
-            self.health.fault = None
+        elif result.written and self._database_error is not None:
+            self._database_error = None
             self.get_logger().info(
-                f"database reachable again: wrote {result.written} queued events "
+                f"database reachable again: wrote {result.written} spooled events "
                 f"({result.inserted} new), dropped {counters.dropped} while down"
             )
 
@@ -133,10 +161,14 @@ class FaceSinkNode(GraphNode):
             self.get_logger().info(f"retention: deleted {removed} events older than {days:g} days")
 
     def close(self) -> None:
-        """Last attempt to write what is queued, then say what could not be."""
-        self._flush(force=True)
+        """Last attempt to write what is spooled (not after a permanent error), then say what is left."""
+        if self.failure is None:
+            self._flush(force=True)
         if self._writer.pending:
-            self.get_logger().error(f"shutting down with {self._writer.pending} events not written")
+            self.get_logger().error(
+                f"shutting down with {self._writer.pending} events not written, kept in the spool "
+                f"{self._writer.spool.path} for the next start"
+            )
         self._writer.close()
         super().close()
 
