@@ -116,7 +116,10 @@ def ort_session(model_path: Path, num_threads: int):
     options.intra_op_num_threads = num_threads
     options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+    try:
+        return ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+    except Exception as err:  # onnxruntime's errors (InvalidProtobuf, NoSuchFile...) derive from Exception
+        raise ValueError(f"cannot load model {model_path}: {err}") from None
 
 
 class _WideResNetEstimator(AgeGenderEstimator):

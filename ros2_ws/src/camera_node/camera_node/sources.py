@@ -35,7 +35,12 @@ from urllib.parse import urlparse
 
 import cv2
 import numpy as np
-from face_common.images import ImageConversionError, compressed_msg_to_array, image_msg_to_array
+from face_common.images import (
+    ImageConversionError,
+    compressed_msg_to_array,
+    decode_image_file,
+    image_msg_to_array,
+)
 from face_common.settings import setting
 from face_common.timestamps import utc_ns
 
@@ -300,9 +305,10 @@ class ImageFolderSource:
             return None
         path = self.paths[self._next]
         self._next += 1
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if image is None:
-            raise FrameError(f"cannot decode image {path.name}")
+        try:  # not cv2.imread: it returns a truncated JPEG with grey rows instead of failing
+            image = decode_image_file(path.read_bytes(), f"image {path.name}")
+        except (ImageConversionError, OSError) as err:
+            raise FrameError(str(err)) from err
         return Frame(image, time.time_ns())
 
     def rewind(self) -> None:

@@ -199,30 +199,43 @@ def array_to_image_msg(image: np.ndarray, encoding: str, header: Any = None) -> 
     return msg
 
 
+def decode_image_file(data: Any, what: str, desired_encoding: str = "bgr8") -> np.ndarray:
+    """The image an image file's bytes hold (JPEG, PNG or another format OpenCV reads) in
+    ``desired_encoding``; ``what`` names it in errors. A JPEG/PNG's size is checked before decoding.
+
+    Unlike ``cv2.imread``, which returns a truncated JPEG with its missing rows grey, a file that
+    does not decode whole is refused.
+    """
+    _check_encoding(desired_encoding, "desired", allow_passthrough=True)
+    flat = _buffer_bytes(data)
+    if flat.size == 0:
+        raise ImageConversionError(f"empty {what}")
+    size = compressed_image_size(flat.tobytes())
+    if size is not None:
+        _check_pixels(*size, what)
+    image = cv2.imdecode(flat, cv2.IMREAD_ANYCOLOR)
+    if image is None or image.size == 0:
+        raise ImageConversionError(
+            f"cannot decode {what} ({flat.size} bytes): corrupt, truncated, or not an image"
+        )
+    if image.dtype != np.uint8:
+        raise ImageConversionError(f"{what} decodes to {image.dtype}, only 8-bit is supported")
+    if image.ndim == 3 and image.shape[2] == 4:
+        image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    decoded = "mono8" if image.ndim == 2 else "bgr8"
+    return image if desired_encoding in (decoded, PASSTHROUGH) else _convert(image, decoded, desired_encoding)
+
+
 def compressed_msg_to_array(msg: Any, desired_encoding: str = "bgr8") -> np.ndarray:
     """A decoded ``sensor_msgs/CompressedImage`` (JPEG or PNG) in ``desired_encoding``.
 
     ``passthrough`` keeps what the decoder yields (BGR for colour, one channel for grey).
     """
-    _check_encoding(desired_encoding, "desired", allow_passthrough=True)
+    what = f"compressed image (format {msg.format!r})"
     flat = _buffer_bytes(msg.data)
-    if flat.size == 0:
-        raise ImageConversionError(f"empty compressed image (format {msg.format!r})")
-    size = compressed_image_size(flat.tobytes())
-    if size is not None:
-        _check_pixels(*size, f"compressed image (format {msg.format!r})")
-    image = cv2.imdecode(flat, cv2.IMREAD_ANYCOLOR) if size is not None else None
-    if image is None or image.size == 0:
-        raise ImageConversionError(
-            f"cannot decode compressed image (format {msg.format!r}, {flat.size} bytes): "
-            "corrupt, truncated, or not JPEG/PNG"
-        )
-    if image.dtype != np.uint8:
-        raise ImageConversionError(f"compressed image decodes to {image.dtype}, only 8-bit is supported")
-    if image.ndim == 3 and image.shape[2] == 4:
-        image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
-    decoded = "mono8" if image.ndim == 2 else "bgr8"
-    return image if desired_encoding in (decoded, PASSTHROUGH) else _convert(image, decoded, desired_encoding)
+    if flat.size and compressed_image_size(flat.tobytes()) is None:
+        raise ImageConversionError(f"cannot decode {what} ({flat.size} bytes): not JPEG/PNG, or truncated")
+    return decode_image_file(flat, what, desired_encoding)
 
 
 def array_to_compressed_msg(

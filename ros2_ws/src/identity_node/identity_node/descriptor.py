@@ -143,7 +143,11 @@ class DlibResNetOnnxDescriptor(FaceDescriptor):
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = num_threads
         options.inter_op_num_threads = 1
-        self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        try:
+            session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as err:  # onnxruntime's errors (InvalidProtobuf...) derive from Exception only
+            raise ValueError(f"cannot load model {path}: {err}") from None
+        self._session = session
         self._mean = np.array(INPUT_MEAN_RGB, np.float32)
         self._scale = np.float32(INPUT_SCALE)
         self._chips = DlibChipper()

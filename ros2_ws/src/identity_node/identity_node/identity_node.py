@@ -63,7 +63,8 @@ class IdentityNode(GraphNode):
     settings_class = IdentityNodeSettings
     counters = ("frames", "faces", "described", "new_faces", "last_face_id", "erased", "expired")
     problems = ("bad_messages", "skipped_faces", "failed_frames", "gallery_failures")
-    startup_errors = (*GraphNode.startup_errors, GalleryInUseError, GalleryFormatError)
+    startup_errors = (*GraphNode.startup_errors, GalleryInUseError, GalleryFormatError, OSError)
+    """OSError: a missing model file, a gallery path that cannot be written."""
     settings: IdentityNodeSettings
 
     def __init__(self) -> None:
@@ -153,7 +154,8 @@ class IdentityNode(GraphNode):
             )
 
     def destroy_node(self) -> None:
-        self._identifier.gallery.close()
+        if hasattr(self, "_identifier"):  # not when the node could not start
+            self._identifier.gallery.close()
         super().destroy_node()
 
 
