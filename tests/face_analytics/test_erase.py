@@ -97,7 +97,7 @@ def test_a_gallery_held_by_a_process_that_does_not_answer_stops_the_erasure(
     with FaceGallery(product_state["gallery"], KIND, DESCRIPTOR_SIZE):  # held, as by an old node
         assert main([*cli(product_state, 1)[:-2], "--service-timeout-s", "0.5"]) == 2
     err = capsys.readouterr().err
-    assert "no identity node answered its erase service; nothing was erased" in err
+    assert "is open in another process (no identity node answered /erase_face); nothing was erased" in err
     assert unchanged(product_state)
 
 

@@ -30,7 +30,6 @@ from face_sink.mysql_store import (
     describe_database,
     open_existing_store,
 )
-from face_sink.schema import EventStore
 from identity_node.descriptor import DEFAULT_DESCRIPTOR_BACKEND, DESCRIPTOR_BACKENDS, DESCRIPTOR_SIZE
 from identity_node.erasure import DEFAULT_ERASE_SERVICE
 from identity_node.gallery import FaceGallery
@@ -79,44 +78,56 @@ def erase_in_running_node(face_id: int, service: str, timeout_s: float) -> Erase
 
 
 def erase_gallery_file(face_id: int, gallery: Path, descriptor_kind: str) -> int:
-    """Erase ``face_id`` from a gallery no process holds; return how many descriptors went."""
+    """Erase ``face_id`` from a gallery file; return how many descriptors went (none when there is
+    no such file: the caller checks the path it was given, as ``face_erase`` does).
+
+    :class:`GalleryInUseError` when a process holds the file."""
     if not gallery.is_file():
-        raise ErasureRefused(f"no gallery at {gallery}")
+        return 0
     try:
         with FaceGallery(gallery, descriptor_kind, DESCRIPTOR_SIZE) as known_faces:
             return known_faces.erase(face_id)
-    except GalleryInUseError as err:
-        raise ErasureRefused(f"{err}, but no identity node answered its erase service") from err
     except GalleryFormatError as err:
         raise ErasureRefused(str(err)) from err
 
 
 def erase_face(
     face_id: int,
-    store: EventStore,
     gallery: Path,
-    descriptor_kind: str,
+    database: str,
     crops_dir: Path,
-    annotated_dir: Path,
-    service: str = DEFAULT_ERASE_SERVICE,
+    descriptor_kind: str,
+    annotated_dir: Path | None = None,
+    service: str = "",
     service_timeout_s: float = DEFAULT_SERVICE_TIMEOUT_S,
 ) -> Erased:
     """Erase ``face_id`` from the gallery (through the running node when it answers ``service``,
-    else in the file), then the events and visits, the crops and the annotated frames."""
-    answer = erase_in_running_node(face_id, service, service_timeout_s) if service else None
-    if answer is None:
-        descriptors, where = erase_gallery_file(face_id, gallery, descriptor_kind), str(gallery)
-    elif not answer.success:
-        raise ErasureRefused(f"the identity node refused: {answer.message}")
-    else:
-        descriptors, where = answer.descriptors_removed, f"{answer.gallery} (by the running identity node)"
+    else in the file), then the events and visits, the crops and the annotated frames.
+
+    ``service`` '' (callers that predate the service) works on the gallery file only. Raises
+    before erasing anything: :class:`DatabaseUrlError` (no such database), :class:`ErasureRefused`,
+    :class:`GalleryInUseError` (a process holds the gallery and no node answered).
+    """
+    store = open_existing_store(database)  # checked before the gallery changes
+    try:
+        answer = erase_in_running_node(face_id, service, service_timeout_s) if service else None
+        if answer is None:
+            descriptors, where = erase_gallery_file(face_id, gallery, descriptor_kind), str(gallery)
+        elif not answer.success:
+            raise ErasureRefused(f"the identity node refused: {answer.message}")
+        else:
+            descriptors = answer.descriptors_removed
+            where = f"{answer.gallery} (by the running identity node)"
+        events = store.erase_face(face_id)
+    finally:
+        store.close()
     return Erased(
         descriptors=descriptors,
         gallery=where,
-        events=store.erase_face(face_id),
+        events=events,
         # Erasing only: the archive's own retention is the sink's business, not this command's.
         crops=CropArchive(crops_dir, max_age_s=0).erase_face(face_id),
-        frames=AnnotatedFrameWriter(annotated_dir).erase_face(face_id),
+        frames=0 if annotated_dir is None else AnnotatedFrameWriter(annotated_dir).erase_face(face_id),
     )
 
 
@@ -157,27 +168,27 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     kind = DESCRIPTOR_BACKENDS[args.descriptor_backend].name
-    try:
-        store = open_existing_store(args.database)  # checked before the gallery changes
-    except DatabaseUrlError as err:
-        print(f"face_erase: {err}; nothing was erased", file=sys.stderr)
+    if not args.gallery.is_file():  # even when the node answers: the path names the wrong store
+        print(f"face_erase: no gallery at {args.gallery}; nothing was erased", file=sys.stderr)
         return 2
     try:
         erased = erase_face(
             args.face_id,
-            store,
             args.gallery,
-            kind,
+            args.database,
             args.crops_dir,
+            kind,
             args.annotated_dir,
             args.service,
             args.service_timeout_s,
         )
-    except ErasureRefused as err:
+    except GalleryInUseError as err:
+        answering = f"no identity node answered {args.service}" if args.service else "--service '': not asked"
+        print(f"face_erase: {err} ({answering}); nothing was erased", file=sys.stderr)
+        return 2
+    except (DatabaseUrlError, ErasureRefused) as err:
         print(f"face_erase: {err}; nothing was erased", file=sys.stderr)
         return 2
-    finally:
-        store.close()
     print(
         f"face {args.face_id} erased: {erased.descriptors} descriptors from {erased.gallery}, "
         f"{erased.events} events and their visits from {describe_database(args.database)}, "
