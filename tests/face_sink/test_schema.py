@@ -274,6 +274,23 @@ def test_reopening_keeps_rows_and_schema_version(tmp_path):
     again.close()
 
 
+def test_a_version_2_database_gains_the_new_tables_and_keeps_its_visits(tmp_path):
+    store = open_sqlite_store(tmp_path / "events.sqlite")
+    store.write_events([make_event()])
+    store.close()
+    con = sqlite3.connect(tmp_path / "events.sqlite")
+    with con:
+        con.execute("DROP TABLE face_dead_letters")
+        con.execute("DROP TABLE face_erasures")
+        con.execute("UPDATE schema_version SET version = 2")
+    con.close()
+    again = open_sqlite_store(tmp_path / "events.sqlite")
+    assert again.schema_version() == SCHEMA_VERSION == 3
+    assert again.read_dead_letters() == [] and again.erased_face_ids() == set()
+    assert len(again.read_visits()) == 1 and again.count_events() == 1
+    again.close()
+
+
 def test_database_from_newer_code_is_refused(tmp_path):
     path = tmp_path / "events.sqlite"
     open_sqlite_store(path).close()

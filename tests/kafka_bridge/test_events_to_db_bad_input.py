@@ -277,6 +277,14 @@ def test_a_key_collision_is_a_reported_error_and_an_identical_replay_a_duplicate
     assert "collisions so far" in sink.log()
 
 
+def test_mysql_keys_ignore_case_so_door_and_door_collide_and_it_is_reported(mysql_store: EventStore) -> None:
+    """MySQL's default collation compares camera ids without case: ``Door`` takes ``door``'s key."""
+    upper = FaceEvent(**{**vars(GOOD), "camera_id": "Door"})
+    assert mysql_store.write_events([GOOD, upper]) == 1
+    [letter] = mysql_store.read_dead_letters()
+    assert letter.reason == f"key collision: ('Door', {T0_NS}, 0) is stored with other camera_id"
+
+
 def test_a_tombstone_erases_the_face_and_a_replay_of_the_topic_leaves_none(
     kafka_broker: LocalBroker, mariadb: str, mysql_store: EventStore, tmp_path: Path
 ) -> None:
