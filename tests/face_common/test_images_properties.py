@@ -19,6 +19,7 @@ from face_common.images import (
     array_to_image_msg,
     compressed_image_size,
     compressed_msg_to_array,
+    decode_image_file,
     image_msg_to_array,
 )
 from hypothesis import given
@@ -126,6 +127,20 @@ def test_compressed_image_decodes_or_is_refused(data: bytes, desired: str) -> No
     assert image.dtype == np.uint8 and 0 < image.shape[0] * image.shape[1] <= MAX_IMAGE_PIXELS
     assert image.ndim == 2 or image.shape[2] == 3
     assert compressed_image_size(data) is not None
+
+
+OTHER_FORMATS = st.builds(bytes.__add__, st.sampled_from([b"BM", b"P5\n", b"II*\0"]), st.binary())
+"""BMP, PGM and TIFF magic numbers followed by anything."""
+
+
+@given(compressed_bytes() | OTHER_FORMATS)
+def test_image_file_decodes_or_is_refused(data: bytes) -> None:
+    """Image files (``camera_node``'s folders) may be any format OpenCV reads: BMP, PGM, TIFF..."""
+    try:
+        image = decode_image_file(data, "file")
+    except ImageConversionError:
+        return
+    assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3
 
 
 @given(st.sampled_from(["jpeg", "png"]), st.integers(1, 40), st.integers(1, 40), st.booleans())
