@@ -1,7 +1,8 @@
 """The bridge nodes as real processes over DDS, through a real broker (tansu).
 
 In one DDS domain the server side must republish into another namespace than the camera's
-(here ``/server``), or frames_out would read frames_in's output back.
+(here ``/server``), or frames_out would read frames_in's output back. This process stands in for
+frames_in's analysis chain: it takes the images and acknowledges them (``analysed``).
 """
 
 from __future__ import annotations
@@ -9,14 +10,16 @@ from __future__ import annotations
 import math
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from confluent_kafka import Consumer, Producer
 from face_common.faces import Box, Face, FaceEvent, FrameFaces, FrameRef
 from face_common.health import Level
 from face_common.images import array_to_image_msg
-from face_common.ros_msgs import FacesMsg, frame_faces_to_msg, frame_header
+from face_common.ros_msgs import FACES_QOS, FacesMsg, frame_faces_to_msg, frame_header
 from kafka_bridge.event_record import decode_event
 from kafka_bridge.frame_record import FrameMeta, encode_image
 from kafka_bridge.local_broker import LocalBroker
@@ -27,6 +30,7 @@ from sensor_msgs.msg import Image
 
 GROUP_SESSION_MS = 6000  # tansu joins a group after about half of it
 FRAMES = 24
+RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 
 
 def stamp_ns(msg: Image | FacesMsg) -> int:
@@ -41,11 +45,28 @@ def unique(name: str) -> str:
     return f"{name}-{uuid.uuid4().hex[:8]}"
 
 
+def analysed(
+    ros_graph: RosProcesses, camera: str, convert: Callable[[Image], Any], acknowledge: bool = True
+) -> list:
+    """The images frames_in publishes for ``camera``, taken as the camera's analysis chain takes
+    them: reliably, each acknowledged on ``faces_attributed`` when it arrives (unless not
+    ``acknowledge``: a chain that never finishes a frame)."""
+    acks = ros_graph.node.create_publisher(FacesMsg, f"/server/{camera}/faces_attributed", FACES_QOS)
+
+    def arrived(msg: Image) -> Any:
+        if acknowledge:
+            acks.publish(FacesMsg(header=msg.header))
+        return convert(msg)
+
+    return ros_graph.collect(Image, f"/server/{camera}/image_raw", arrived, RELIABLE)
+
+
 def test_camera_frames_cross_the_broker_with_their_stamps(
     ros_graph: RosProcesses, kafka_broker: LocalBroker, face_data: Path
 ) -> None:
     kafka = {"bootstrap_servers": kafka_broker.bootstrap, "topic": unique("frames")}
-    arrived = ros_graph.collect(Image, "/server/cam1/image_raw", image_summary)
+    arrived = analysed(ros_graph, "cam1", image_summary)
+    in_health = ros_graph.diagnostics("/server/frames_in")
     frames_in = ros_graph.start(
         "kafka_bridge",
         "frames_in",
@@ -74,7 +95,12 @@ def test_camera_frames_cross_the_broker_with_their_stamps(
     assert camera.wait() == 0 and not camera_log, camera_log
     out_log = stop(frames_out)
     out_stats = exit_counters(out_log)
-    wait_until(lambda: len(arrived) >= out_stats["delivered"], timeout_s=20)
+    wait_until(
+        lambda: (
+            bool(in_health) and status_values(in_health[-1])["acknowledged"] == str(out_stats["delivered"])
+        ),
+        timeout_s=20,
+    )
     in_log = stop(frames_in)
     in_stats = exit_counters(in_log)
     print(f"\ncamera -> Kafka -> ROS: frames_out {out_stats}, frames_in {in_stats}, {len(arrived)} arrived")
@@ -82,7 +108,8 @@ def test_camera_frames_cross_the_broker_with_their_stamps(
     assert out_stats["received"] >= FRAMES - 4, out_log
     assert out_stats["delivered"] == out_stats["received"] and out_stats["lost"] == 0
     assert in_stats["decoded"] == out_stats["delivered"] and in_stats["too_old"] == in_stats["bad"] == 0
-    assert len(arrived) >= in_stats["decoded"] - 2, in_log
+    # Kafka to the analysis chain: reliable, every frame acknowledged.
+    assert len(arrived) == in_stats["published"] == in_stats["acknowledged"] == in_stats["decoded"], in_log
     assert {a[1:] for a in arrived} == {("cam1", 640, 360, "bgr8")}
     stamps = sorted(a[0] for a in arrived)  # the camera's capture stamps, on its 12 fps grid
     gaps_s = np.diff(stamps) / 1e9
@@ -94,7 +121,8 @@ def test_frames_in_skips_stale_and_unreadable_records_and_counts_them(
     ros_graph: RosProcesses, kafka_broker: LocalBroker
 ) -> None:
     topic = unique("frames")
-    arrived = ros_graph.collect(Image, "/server/cam9/image_raw", image_summary)
+    # A chain that never finishes a frame: live mode lets max_in_flight frames in, drops the rest.
+    arrived = analysed(ros_graph, "cam9", image_summary, acknowledge=False)
     health = ros_graph.diagnostics("/server/frames_in")
     frames_in = ros_graph.start(
         "kafka_bridge",
@@ -105,9 +133,17 @@ def test_frames_in_skips_stale_and_unreadable_records_and_counts_them(
         group_id=unique("g"),
         session_timeout_ms=GROUP_SESSION_MS,
         max_frame_age_s=5.0,
+        max_in_flight=2,
         camera_ids="[cam9]",
     )
-    assert wait_until(lambda: ros_graph.node.count_publishers("/server/cam9/image_raw") >= 1, timeout_s=30)
+    # The chain is up once both ends matched; frames_in joins its group seconds later.
+    assert wait_until(
+        lambda: (
+            ros_graph.node.count_publishers("/server/cam9/image_raw") >= 1
+            and ros_graph.node.count_subscribers("/server/cam9/faces_attributed") >= 1
+        ),
+        timeout_s=30,
+    )
     ensure_topics({"bootstrap.servers": kafka_broker.bootstrap}, [frames_topic(topic, partitions=2)])
     producer = Producer({"bootstrap.servers": kafka_broker.bootstrap})
     image = np.full((48, 64, 3), 90, np.uint8)
@@ -121,11 +157,24 @@ def test_frames_in_skips_stale_and_unreadable_records_and_counts_them(
 
     warning = reported(health, Level.WARN, "bad +1", timeout_s=20)  # the unreadable record
     assert wait_until(lambda: status_values(health[-1])["received"] == str(len(ages_s) + 1), timeout_s=20)
+    assert wait_until(lambda: len(arrived) == 2, timeout_s=20)
     log = stop(frames_in)
     counters = exit_counters(log)
-    assert counters == {"received": 7, "decoded": 3, "too_old": 3, "bad": 1, "unpublishable": 0}, log
+    assert counters == {
+        "received": 7,
+        "decoded": 2,
+        "published": 2,
+        "acknowledged": 0,
+        "in_flight": 2,
+        "too_old": 3,
+        "no_analysis": 0,
+        "window_full": 1,  # the third fresh frame
+        "bad": 1,
+        "unpublishable": 0,
+        "unacknowledged": 0,
+    }, log
     assert status_values(warning)["bad"] == "1"
-    assert sorted(a[0] for a in arrived) == [now, now, now]
+    assert sorted(a[0] for a in arrived) == [now, now]
     assert {a[1:] for a in arrived} == {("cam9", 64, 48, "bgr8")}
     assert "frame record lacks header 'encoding'" in log
 
@@ -139,7 +188,7 @@ def test_frames_out_reconnects_after_a_broker_restart_and_counts_lost_frames(ros
         spec = frames_topic(topic, partitions=1)
         ensure_topics({"bootstrap.servers": broker.bootstrap}, [spec])
         kafka = {"bootstrap_servers": broker.bootstrap, "topic": topic}
-        arrived = ros_graph.collect(Image, "/server/cam7/image_raw", stamp_ns)
+        arrived = analysed(ros_graph, "cam7", stamp_ns)
         out_health = ros_graph.diagnostics("/cam7/frames_out")
         publisher = ros_graph.node.create_publisher(
             Image, "/cam7/image_raw", QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
