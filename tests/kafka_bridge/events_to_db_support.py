@@ -148,7 +148,7 @@ class EventsToDb:
 
     def __init__(self, log_path: Path, bootstrap: str, topic: str, group: str, dsn: str) -> None:
         self.log_path = log_path
-        url, password = split_dsn(dsn)
+        url, password = split_dsn(dsn) if dsn.startswith("mysql://") else (dsn, "")
         self.args = [
             resolve_executable("face_analytics", "events_to_db"),
             *("--bootstrap-servers", bootstrap, "--topic", topic, "--group-id", group, "--database", url),

@@ -8,6 +8,7 @@ and loses its database for a while: every event must end in MySQL exactly once.
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -22,6 +23,7 @@ from confluent_kafka import TopicPartition
 from events_to_db_support import (
     TOPIC,
     EventsToDb,
+    FakeConsumer,
     FakeRecord,
     events_of,
     key,
@@ -33,8 +35,9 @@ from events_to_db_support import (
 )
 from face_common.faces import FaceEvent
 from face_sink.mysql_store import open_store
-from face_sink.schema import EventStore, open_sqlite_store
+from face_sink.schema import EventStore, SchemaVersionError, open_sqlite_store
 from kafka_bridge.event_record import encode_event
+from kafka_bridge.events_to_db import DatabaseRefused, EventsToDatabase
 from kafka_bridge.local_broker import LocalBroker, free_port
 from kafka_bridge.topics import ensure_topics, events_topic
 from ros_processes import exit_counters, wait_until
@@ -144,6 +147,18 @@ def test_revoked_partitions_are_not_committed_while_the_database_is_down(tmp_pat
     assert consumer.commits == [({0: 1}, 2)]  # partition 1's event is written too: harmless
 
 
+def test_a_database_error_no_retry_fixes_stops_without_committing(tmp_path: Path) -> None:
+    def newer_schema() -> EventStore:
+        raise SchemaVersionError("database schema version 9 is newer than this code's 3")
+
+    consumer = FakeConsumer([[record(0, 0, make_event("a", 0))]], lambda: 0)
+    sink = EventsToDatabase(consumer, newer_schema, retry_interval_s=0.0)
+    with pytest.raises(DatabaseRefused, match="SchemaVersionError: database schema version 9"):
+        sink.step()
+    sink.close(commit=False)
+    assert consumer.commits == [] and sink.stats()["db_failures"] == 1 and sink.pending == 1
+
+
 # --- the real command against tansu and MariaDB ---------------------------------------------
 
 
@@ -209,6 +224,28 @@ def restartable_mariadb() -> Iterator[Callable[[bool], str]]:
         process.terminate()
         process.wait(timeout=30)
     workdir.cleanup()
+
+
+def test_a_store_of_another_schema_stops_the_command_with_one_line_and_exit_1(
+    kafka_broker: LocalBroker, tmp_path: Path
+) -> None:
+    topic = unique("events")
+    ensure_topics({"bootstrap.servers": kafka_broker.bootstrap}, [events_topic(topic, partitions=1)])
+    produce(kafka_broker.bootstrap, topic, [encode_event(make_event("door", 0))])
+    database = tmp_path / "events.sqlite"
+    open_sqlite_store(database).close()
+    with sqlite3.connect(database) as connection:
+        connection.execute("UPDATE schema_version SET version = 99")
+    connection.close()
+    sink = EventsToDb(
+        tmp_path / "events_to_db.log", kafka_broker.bootstrap, topic, unique("g"), str(database)
+    )
+    sink.start()
+    assert sink.process.wait(timeout=60) == 1, sink.log()
+    log = sink.log()
+    assert "no retry can fix, stopping: SchemaVersionError: database schema version 99" in log
+    assert "exiting with 1 records not written; they stay in Kafka" in log
+    assert "Traceback" not in log and exit_counters(log, "stats: ")["commits"] == 0
 
 
 def test_database_down_then_up_pauses_retries_and_loses_nothing(

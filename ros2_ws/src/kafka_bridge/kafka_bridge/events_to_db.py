@@ -23,8 +23,10 @@ erased face is skipped: at-least-once delivery gives every event exactly one row
 its erasure. When the database is down the batch stays in memory, consumption of the assigned
 partitions is paused (the events wait in Kafka, which keeps them for the topic's retention, a week
 by default), the write is retried every ``--retry-interval-s``, and consumption resumes once it
-succeeds. Counters are logged as one ``stats: name=value ...`` line every ``--stats-period-s`` and
-at exit.
+succeeds. A database error no retry can fix (``mysql_store.is_transient_error``: a table of another
+schema, access denied) stops the process with one line and exit status 1 instead, the batch's
+offsets uncommitted: the records wait in Kafka for the start after the fix. Counters are logged as
+one ``stats: name=value ...`` line every ``--stats-period-s`` and at exit.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 from face_sink.mysql_store import (
     DatabaseUrlError,
     describe_database,
+    is_transient_error,
     open_store,
     parse_mysql_url,
     sqlite_path,
@@ -62,6 +65,10 @@ LOG_EVERY_S = 5.0
 log = logging.getLogger("events_to_db")
 
 StoreItem = Incoming | DeadLetter | Erasure
+
+
+class DatabaseRefused(RuntimeError):
+    """A database error that every retry would repeat: stop, the records stay in Kafka."""
 
 
 @dataclass
@@ -223,10 +230,12 @@ class EventsToDatabase:
             if self._store is None:
                 self._store = self._open_store()
             outcome = self._store.apply(self._pending)
-        except Exception as exc:  # any driver error: the database is down, locked or unwritable
+        except Exception as exc:  # classified: down, locked or busy is retried; the rest stops us
             self.counters.db_failures += 1
             self._next_attempt = self._clock() + self.retry_interval_s
             self._drop_store()
+            if not is_transient_error(exc):
+                raise DatabaseRefused(f"{type(exc).__name__}: {exc}") from exc
             self._pause(f"{type(exc).__name__}: {exc}")
             return False
         erased_ids = sorted({item.face_id for item in self._pending if isinstance(item, Erasure)})
@@ -326,11 +335,11 @@ class EventsToDatabase:
         """Every counter, for the ``stats:`` log line."""
         return {**asdict(self.counters), "pending": len(self._pending)}
 
-    def close(self) -> None:
-        """Last write and commit, then leave the group."""
-        if not self._pending or self._write(force=True):
+    def close(self, commit: bool = True) -> None:
+        """Last write and commit (unless ``commit`` is False), then leave the group."""
+        if commit and (not self._pending or self._write(force=True)):
             self._commit()
-        else:
+        elif self._pending:
             log.error(
                 "exiting with %d records not written; they stay in Kafka for the next run", len(self._pending)
             )
@@ -447,6 +456,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.info("stats: %s", " ".join(f"{name}={value}" for name, value in sink.stats().items()))
 
     next_report = time.monotonic() + args.stats_period_s
+    status = 0
     try:
         while not stop_requested:
             sink.step()
@@ -457,10 +467,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.stats_period_s > 0 and time.monotonic() >= next_report:
                 report()
                 next_report += args.stats_period_s
+    except DatabaseRefused as err:
+        log.error("database error that no retry can fix, stopping: %s", err)
+        status = 1
     finally:
-        sink.close()
+        sink.close(commit=status == 0)
         report()
-    return 0
+    return status
 
 
 if __name__ == "__main__":
