@@ -212,7 +212,8 @@ def test_pi_and_server_over_kafka_write_the_offline_events_to_mysql(
         # The server is ready when every stage has subscribed and frames_in has joined its group:
         # from then on no frame can reach a stage that is not listening yet.
         ns = f"/server/{CAMERA}"
-        subscribers = {"image_raw": 1, "faces": 1, "faces_identified": 1, "faces_attributed": 2}
+        # faces_attributed: events_out, the sink and frames_in (each frame's acknowledgement).
+        subscribers = {"image_raw": 1, "faces": 1, "faces_identified": 1, "faces_attributed": 3}
         ready = wait_until(
             lambda: (
                 (
@@ -226,7 +227,6 @@ def test_pi_and_server_over_kafka_write_the_offline_events_to_mysql(
             poll_s=0.1,
         )
         assert ready and server.process.poll() is None, server.log()
-        time.sleep(1.0)  # let the stages match frames_in's publisher, not only this test's view
         pi = Graph(
             "pi.launch.yaml",
             tmp_path / "pi.log",
