@@ -1,12 +1,15 @@
-"""Outbox logic against a fake producer that behaves like librdkafka's: reports only from poll()."""
+"""Outbox logic against a fake producer that behaves like librdkafka's: reports only from poll();
+lossy (frames) and durable with a spool file (events)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from confluent_kafka import KafkaError, KafkaException
+from face_sink.spool import Spool
 from kafka_bridge.outbox import Outbox, OutboxStats
 
 TIMED_OUT = KafkaError(KafkaError._MSG_TIMED_OUT)
@@ -49,7 +52,13 @@ class FakeProducer:
 
 
 class Harness:
-    def __init__(self, capacity: int = 4, max_in_flight: int = 2, buffer_limit: int = 1000) -> None:
+    def __init__(
+        self,
+        capacity: int = 4,
+        max_in_flight: int = 2,
+        buffer_limit: int = 1000,
+        spool_path: Path | None = None,
+    ) -> None:
         self.producers: list[FakeProducer] = []
         self.messages: list[str] = []
 
@@ -57,7 +66,8 @@ class Harness:
             self.producers.append(FakeProducer(on_error, buffer_limit))
             return self.producers[-1]
 
-        self.outbox = Outbox(make, "frames", self, capacity, max_in_flight)
+        spool = None if spool_path is None else str(spool_path)
+        self.outbox = Outbox(make, "frames", self, capacity, max_in_flight, spool_path=spool)
 
     @property
     def producer(self) -> FakeProducer:
@@ -68,14 +78,14 @@ class Harness:
 
     warning = info
 
-    def put(self, *names: int) -> None:
-        for n in names:
-            self.outbox.put(b"cam", str(n).encode())
+    def put(self, *names: int) -> list[str | None]:
+        """Why each record was refused (None: accepted)."""
+        return [self.outbox.put(b"cam", str(n).encode()) for n in names]
 
 
 def balanced(stats: OutboxStats) -> bool:
     accounted = stats.delivered + stats.dropped + stats.failed + stats.queued + stats.in_flight
-    return stats.received == accounted
+    return stats.replayed + stats.received == accounted
 
 
 def test_records_flow_in_order_while_the_broker_acknowledges() -> None:
@@ -180,3 +190,101 @@ def test_flush_sends_everything_queued() -> None:
 def test_sizes_must_be_positive(capacity: int, max_in_flight: int) -> None:
     with pytest.raises(ValueError, match="must be >= 1"):
         Harness(capacity, max_in_flight)
+
+
+def spooled(path: Path) -> list[bytes | None]:
+    spool = Spool(path, capacity=100)
+    try:
+        return [r.value for r in spool.read()]
+    finally:
+        spool.close()
+
+
+def test_durable_outbox_retries_failed_deliveries_and_forgets_acknowledged_ones(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "events.spool"
+    h = Harness(capacity=10, max_in_flight=2, spool_path=path)
+    h.producer.errors.append(KafkaError(KafkaError._ALL_BROKERS_DOWN, "1/1 brokers are down"))
+    h.put(*range(4))
+    assert h.producer.settle(TIMED_OUT) == [b"0"]  # the probe fails: 0 goes back to the head
+    h.outbox.pump()
+    assert h.producer.settle(TIMED_OUT) == [b"0"]
+    h.outbox.pump()
+    sent = h.producer.settle()  # the broker is back
+    for _ in range(3):
+        h.outbox.pump()
+        sent += h.producer.settle()
+    h.outbox.pump()
+    assert sent == [b"0", b"1", b"2", b"3"]  # in order, each once, none lost
+    assert h.outbox.stats == OutboxStats(received=4, delivered=4, retried=2)
+    h.outbox.close()
+    assert spooled(path) == []
+
+
+def test_durable_outbox_sends_what_an_earlier_process_left_first(tmp_path: Path) -> None:
+    path = tmp_path / "events.spool"
+    h = Harness(capacity=10, max_in_flight=2, spool_path=path)
+    h.put(0, 1)
+    h.outbox.put(b"face:7", None)  # a tombstone
+    h.put(3)
+    h.producer.settle(count=1)  # 0 acknowledged; 1 in flight, the rest queued: then the crash
+    h.outbox.pump()
+    h.outbox.close()
+    assert spooled(path) == [b"1", None, b"3"]
+
+    h = Harness(capacity=10, max_in_flight=10, spool_path=path)
+    h.put(4)
+    assert [value for value, _ in h.producer.in_flight] == [b"1", None, b"3", b"4"]
+    h.producer.settle()
+    h.outbox.pump()
+    assert h.outbox.stats == OutboxStats(received=1, replayed=3, delivered=4)
+    h.outbox.close()
+    assert spooled(path) == []
+
+
+def test_a_full_spool_refuses_the_newest_record_and_keeps_the_accepted(tmp_path: Path) -> None:
+    h = Harness(capacity=3, max_in_flight=1, spool_path=tmp_path / "events.spool")
+    assert h.put(*range(5)) == [None, None, None, "spool full (3 records)", "spool full (3 records)"]
+    stats = h.outbox.stats
+    assert (stats.dropped, stats.in_flight, stats.queued) == (2, 1, 2) and balanced(stats)
+    sent = []
+    for _ in range(3):
+        sent += h.producer.settle()
+        h.outbox.pump()
+    assert sent == [b"0", b"1", b"2"] and h.put(5) == [None]
+    h.outbox.close()
+
+
+def test_a_replaced_producer_s_unacknowledged_records_are_sent_again(tmp_path: Path) -> None:
+    h = Harness(capacity=4, max_in_flight=2, spool_path=tmp_path / "events.spool")
+    h.put(1, 2, 3)
+    first = h.producer
+    first.errors.append(KafkaError(KafkaError.UNKNOWN_PRODUCER_ID, "unknown producer id", fatal=True))
+    h.outbox.pump()
+    assert len(h.producers) == 2 and first.purged
+    first.settle()  # a late report from the replaced producer changes nothing
+    sent = []
+    for _ in range(3):
+        h.outbox.pump()
+        sent += h.producer.settle()
+    h.outbox.pump()
+    assert sent == [b"1", b"2", b"3"]
+    assert h.outbox.stats == OutboxStats(received=3, delivered=3, retried=2, producer_resets=1)
+    assert any("2 unacknowledged records queued again" in m for m in h.messages)
+    h.outbox.close()
+
+
+def test_a_refused_record_stays_in_the_durable_outbox(tmp_path: Path) -> None:
+    h = Harness(spool_path=tmp_path / "events.spool")
+    h.producer.refuse = KafkaError(KafkaError._UNKNOWN_TOPIC, "Unknown topic")
+    h.put(1)
+    h.outbox.pump()
+    h.outbox.pump()
+    assert sum("refused by the producer: Unknown topic" in m for m in h.messages) == 1
+    h.producer.refuse = None
+    h.outbox.pump()
+    assert h.producer.settle() == [b"1"]
+    h.outbox.pump()
+    assert (h.outbox.stats.delivered, h.outbox.stats.failed, h.outbox.stats.retried) == (1, 0, 3)
+    h.outbox.close()

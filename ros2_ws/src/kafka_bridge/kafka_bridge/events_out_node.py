@@ -1,34 +1,67 @@
-"""events_out (server side): each attributed face as a JSON event on the Kafka events topic.
+"""events_out (server side): each attributed face as a JSON event on the Kafka events topic, and
+each erased face ID as a tombstone.
 
 Run: ``events_out --ros-args -r __ns:=/cam1 -p bootstrap_servers:=broker:9092``.
 Subscribes to ``faces_attributed`` (``face_msgs/FaceArray``) and produces one record per face,
 keyed by camera id, valued ``event_record.encode_event`` (``FaceEvent.as_dict`` + schema
-version). Events are the product's output, so unlike frames they wait for the broker without a
-delivery timeout (``delivery_timeout_s`` 0) in a large local queue; the producer is idempotent,
-and the sink's natural key makes any replay harmless. Counters: ``/diagnostics``.
+version); and to the global ``/erased_faces`` (``std_msgs/Int64``, the identity node's erasures)
+and produces a tombstone (``event_record.erasure_record``: key ``face:<id>``, null value) so
+consumers of the topic (``events_to_db``) erase the ID.
+Events are the product's output, so they wait for the broker without a delivery timeout
+(``delivery_timeout_s`` 0) in a durable outbox: a record is in the spool (``spool_path``, fsynced)
+before it counts as received and leaves it when the broker acknowledged it, so a crash of this
+node loses nothing it received; on start it sends what an earlier run left. The producer is
+idempotent, and the sink's natural key makes any replay harmless. Counters: ``/diagnostics``
+(ERROR while the broker is unreachable or the spool is full).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from confluent_kafka import KafkaError, Producer
 from face_common.faces import FaceEvent
 from face_common.graph_node import run_node
 from face_common.ros_msgs import FacesMsg, frame_faces_from_msg
+from face_common.settings import setting
+from face_sink.spool import DEFAULT_SPOOL_PATH, SpoolError, node_spool_path
+from identity_node.erasure import ERASED_FACES_QOS, ERASED_FACES_TOPIC
 from rclpy.qos import QoSProfile, ReliabilityPolicy
+from std_msgs.msg import Int64
 
 from kafka_bridge.bridge_node import BridgeNode
-from kafka_bridge.event_record import EventsOutSettings, encode_event
+from kafka_bridge.event_record import EventsOutSettings, encode_event, erasure_record
 from kafka_bridge.outbox import Outbox
 from kafka_bridge.topics import events_topic
 
+FLUSH_AT_EXIT_S = 10.0
+
+
+@dataclass(frozen=True)
+class EventsOutNodeSettings(EventsOutSettings):
+    spool_path: str = setting(
+        DEFAULT_SPOOL_PATH,
+        "SQLite file holding received events and erasures until the broker acknowledged them, kept "
+        "across restarts; {node} becomes the node's namespace and name",
+    )
+
 
 class EventsOutNode(BridgeNode):
-    settings_class = EventsOutSettings
-    counters = ("received", "delivered", "queued", "in_flight", "producer_resets")
+    settings_class = EventsOutNodeSettings
+    counters = (
+        "received",
+        "replayed",
+        "delivered",
+        "retried",
+        "queued",
+        "in_flight",
+        "producer_resets",
+        "erasures",
+    )
     problems = ("bad_messages", "dropped", "failed")
-    settings: EventsOutSettings
+    startup_errors = (*BridgeNode.startup_errors, SpoolError)
+    settings: EventsOutNodeSettings
 
     def __init__(self) -> None:
         super().__init__("events_out")
@@ -44,27 +77,61 @@ class EventsOutNode(BridgeNode):
         def make_producer(on_error: Callable[[KafkaError], None]) -> Producer:
             return Producer({**producer_settings, "error_cb": on_error})
 
-        self.outbox = Outbox(make_producer, s.topic, self.get_logger(), s.queue_events, max_in_flight=10_000)
+        self.outbox = Outbox(
+            make_producer,
+            s.topic,
+            self.get_logger(),
+            s.queue_events,
+            max_in_flight=10_000,
+            spool_path=node_spool_path(s.spool_path, self.get_fully_qualified_name()),
+        )
+        if replayed := self.outbox.stats.replayed:
+            self.get_logger().info(f"sending {replayed} records an earlier run left in the spool")
         qos = QoSProfile(depth=s.queue_depth, reliability=ReliabilityPolicy.RELIABLE)
         self.create_subscription(FacesMsg, "faces_attributed", self._on_faces, qos)
+        self.create_subscription(Int64, ERASED_FACES_TOPIC, self._on_erased, ERASED_FACES_QOS)
         self.create_timer(0.05, self.outbox.pump)
-        self.get_logger().info(f"sending events from {self.resolve_topic_name('faces_attributed')}")
+        self.get_logger().info(
+            f"sending events from {self.resolve_topic_name('faces_attributed')} and erasures from "
+            f"{ERASED_FACES_TOPIC}, spool {self.outbox.spool.path}"
+        )
 
     def _on_faces(self, msg: FacesMsg) -> None:
         frame_faces = self.decoded(frame_faces_from_msg, msg)
         if frame_faces is None:
             return
         for face in frame_faces.faces:
-            key, value = encode_event(FaceEvent.from_face(frame_faces.frame, face))
-            self.outbox.put(key, value)
+            self._send(*encode_event(FaceEvent.from_face(frame_faces.frame, face)))
+
+    def _on_erased(self, msg: Int64) -> None:
+        tombstone = self.decoded(lambda m: erasure_record(m.data), msg)  # not a person's ID: refused
+        if tombstone is not None:
+            self.health.count("erasures")
+            self._send(*tombstone)
+
+    def _send(self, key: bytes, value: bytes | None) -> None:
+        if refused := self.outbox.put(key, value):
+            self.get_logger().error(
+                f"record refused: {refused} (dropped {self.outbox.stats.dropped})", throttle_duration_sec=5.0
+            )
 
     def client_counters(self) -> Mapping[str, int]:
-        self.health.fault = "Kafka broker unreachable" if self.outbox.unreachable else None
+        faults = ["Kafka broker unreachable"] if self.outbox.unreachable else []
+        if self.outbox.spool.full:
+            faults.append(f"spool full ({self.outbox.spool.capacity} records), new records refused")
+        self.health.fault = "; ".join(faults) or None
         return self.outbox.stats.as_dict()
 
     def close(self) -> None:
-        self.outbox.flush(timeout_s=10.0)
+        """Send what is left while the broker answers; what it has not acknowledged stays spooled."""
+        stats = self.outbox.flush(timeout_s=FLUSH_AT_EXIT_S)
+        if left := stats.queued + stats.in_flight:
+            self.get_logger().error(
+                f"shutting down with {left} records not acknowledged, kept in the spool "
+                f"{self.outbox.spool.path} for the next start"
+            )
         super().close()
+        self.outbox.close()
 
 
 def main(args: list[str] | None = None) -> int:

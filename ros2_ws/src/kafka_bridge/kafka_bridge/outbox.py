@@ -1,4 +1,4 @@
-"""A bounded local queue in front of a Kafka producer that keeps the newest records (ROS-free).
+"""A bounded local queue in front of a Kafka producer: lossy for frames, durable for events (ROS-free).
 
 When the broker is unreachable, librdkafka's own queue fills and then refuses the *newest*
 message, while a camera wants the opposite: the latest frames matter, old ones can go. So the
@@ -7,20 +7,32 @@ set to the same number) and everything else waits here, in a deque of ``capacity
 that evicts its oldest entry when full. Records handed to the producer either get acknowledged
 or fail after its ``message.timeout.ms``; both are counted, so at any time::
 
-    received == delivered + dropped + failed + queued + in_flight
+    replayed + received == delivered + dropped + failed + queued + in_flight
 
 While the broker is unreachable only one record at a time is handed over, as a probe: the
 others stay in the deque rather than expire in the client, so the newest frames are the ones
 sent when the broker is back. librdkafka reconnects by itself; the one case it cannot recover
 from is a *fatal* error (for an idempotent producer, a broker that lost the producer's state,
 e.g. a broker restarted on empty storage). Then the producer is replaced by a fresh one, its
-unacknowledged records count
-as failed, and the queued ones are sent by the new producer: the bridge never needs a restart.
+unacknowledged records count as failed, and the queued ones are sent by the new producer: the
+bridge never needs a restart.
+
+Events are the product's output, so with a ``spool_path`` the outbox is durable instead
+(``face_sink.spool``): a record is in the spool on disk before :meth:`Outbox.put` returns and
+leaves it only when the broker acknowledged it; a failed delivery, or a replaced producer's
+unacknowledged records, are queued again rather than lost (counted ``retried``); a new outbox
+sends what an earlier process left in the spool first (``replayed``); a full spool refuses the
+newest record (``dropped``) instead of evicting accepted ones. A record the broker acknowledged
+just before a crash, while still in the spool, is sent again after the restart (at least once):
+the idempotent producer removes duplicates within one producer's life only, so consumers key on
+the event's natural key (``events_to_db``'s rows do).
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
+import sqlite3
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -28,8 +40,12 @@ from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 from confluent_kafka import KafkaError, KafkaException
+from face_sink.spool import Spool
 
 Headers = Sequence[tuple[str, bytes]]
+Entry = tuple[int, bytes, bytes | None, Headers]
+"""A record waiting here: its number (the spool's seq when durable), key, value (None: a
+tombstone) and headers."""
 UNREACHABLE = (KafkaError._ALL_BROKERS_DOWN, KafkaError._TRANSPORT, KafkaError._RESOLVE)
 
 
@@ -47,12 +63,16 @@ ProducerFactory = Callable[[Callable[[KafkaError], None]], Any]
 class OutboxStats:
     received: int = 0
     """Records given to :meth:`Outbox.put`."""
+    replayed: int = 0
+    """Records an earlier process left in the spool, found at start."""
     delivered: int = 0
     """Acknowledged by the broker."""
     dropped: int = 0
-    """Evicted from the full local queue (the oldest ones) before being sent."""
+    """Not sent: evicted from the full local queue (the oldest), or refused by a full spool (the newest)."""
     failed: int = 0
-    """Sent but never acknowledged: delivery timeout, refused record, or a replaced producer."""
+    """Sent but never acknowledged and given up: delivery timeout, refused record, replaced producer."""
+    retried: int = 0
+    """Durable outbox: deliveries that failed and were queued again."""
     queued: int = 0
     in_flight: int = 0
     producer_resets: int = 0
@@ -73,6 +93,7 @@ class Outbox:
         logger: Logger,
         capacity: int = 24,
         max_in_flight: int = 12,
+        spool_path: str | None = None,
     ) -> None:
         if capacity < 1 or max_in_flight < 1:
             raise ValueError(f"capacity and max_in_flight must be >= 1, got {capacity} and {max_in_flight}")
@@ -80,11 +101,21 @@ class Outbox:
         self.max_in_flight = max_in_flight
         self._make_producer = make_producer
         self._logger = logger
-        self._queue: deque[tuple[bytes, bytes, Headers]] = deque(maxlen=capacity)
+        self._spool = None if spool_path is None else Spool(spool_path, capacity)
+        # Durable: the deque mirrors the spool's unsent records, which bounds it.
+        self._queue: deque[Entry] = deque(maxlen=capacity if self._spool is None else None)
+        self._sent: dict[int, Entry] = {}
+        self._acknowledged: list[int] = []
+        self._numbers = itertools.count()
         self._stats = OutboxStats()
+        if self._spool is not None:
+            self._queue.extend((r.seq, r.key, r.value, ()) for r in self._spool.read())
+            self._stats.replayed = len(self._queue)
         self._generation = 0
         self._fatal: KafkaError | None = None
         self._unreachable = False
+        self._refusal: str | None = None
+        """The producer's last refusal of a record, logged once until a record is taken again."""
         self._producer = make_producer(self._on_error)
 
     @property
@@ -93,41 +124,77 @@ class Outbox:
         return self._unreachable
 
     @property
-    def stats(self) -> OutboxStats:
-        return OutboxStats(**{**asdict(self._stats), "queued": len(self._queue)})
+    def spool(self) -> Spool | None:
+        return self._spool
 
-    def put(self, key: bytes, value: bytes, headers: Headers = ()) -> None:
-        """Queue a record (evicting the oldest when full) and send what the producer can take."""
+    @property
+    def stats(self) -> OutboxStats:
+        return OutboxStats(
+            **{**asdict(self._stats), "queued": len(self._queue), "in_flight": len(self._sent)}
+        )
+
+    def put(self, key: bytes, value: bytes | None, headers: Headers = ()) -> str | None:
+        """Queue a record and send what the producer can take; why it was refused, if it was (a
+        durable outbox's spool full or unwritable; without a spool the oldest queued record is
+        evicted instead)."""
         self._stats.received += 1
-        if len(self._queue) == self._queue.maxlen:
-            self._stats.dropped += 1
-        self._queue.append((key, value, headers))
+        if self._spool is None:
+            if len(self._queue) == self._queue.maxlen:
+                self._stats.dropped += 1
+            self._queue.append((next(self._numbers), key, value, headers))
+        else:
+            if headers:
+                raise ValueError("a durable outbox keeps no record headers")
+            try:
+                stored = self._spool.append([(key, value)])
+            except sqlite3.Error as err:  # the spool's disk is full or failing
+                self._stats.dropped += 1
+                return f"spool {self._spool.path} not writable: {err}"
+            if not stored:
+                self._stats.dropped += 1
+                return f"spool full ({self._spool.capacity} records)"
+            self._queue.append((stored[0], key, value, ()))
         self.pump()
+        return None
 
     def pump(self, timeout_s: float = 0.0) -> None:
         """Serve delivery reports (waiting up to ``timeout_s``) and hand queued records over."""
         try:
             self._producer.poll(timeout_s)
-            # While the broker is away one record probes for its return; the rest stay here,
-            # where the newest are kept, instead of timing out inside the client.
+            if self._acknowledged:  # one spool commit for the acknowledgements of this poll
+                self._spool.remove(self._acknowledged)
+                self._acknowledged.clear()
+            # While the broker is away one record probes for its return; the rest stay here
+            # (the newest, or all with a spool) instead of timing out inside the client.
             limit = 1 if self._unreachable else self.max_in_flight
-            while self._queue and self._stats.in_flight < limit and self._fatal is None:
-                key, value, headers = self._queue[0]
+            while self._queue and len(self._sent) < limit and self._fatal is None:
+                entry = self._queue.popleft()
+                number, key, value, headers = entry
                 try:
                     self._producer.produce(
-                        self.topic, value, key, headers=list(headers), on_delivery=self._delivery_callback()
+                        self.topic,
+                        value,
+                        key,
+                        headers=list(headers),
+                        on_delivery=self._delivery_callback(entry),
                     )
                 except BufferError:
+                    self._queue.appendleft(entry)
                     break
                 except KafkaException as err:
                     if err.args[0].fatal():
+                        self._queue.appendleft(entry)
                         raise
-                    self._queue.popleft()
+                    if err.args[0].str() != self._refusal:  # once per kind, not per retry
+                        self._refusal = err.args[0].str()
+                        self._logger.warning(f"record refused by the producer: {self._refusal}")
+                    if self._spool is not None:  # kept: sent again on the next pump, not lost
+                        self._retry([entry])
+                        break
                     self._stats.failed += 1
-                    self._logger.warning(f"record refused by the producer: {err.args[0].str()}")
                     continue
-                self._queue.popleft()
-                self._stats.in_flight += 1
+                self._sent[number] = entry
+                self._refusal = None
         except KafkaException as err:
             if not err.args[0].fatal():
                 raise
@@ -138,45 +205,63 @@ class Outbox:
     def flush(self, timeout_s: float) -> OutboxStats:
         """Send everything queued, waiting up to ``timeout_s`` for acknowledgements."""
         deadline = time.monotonic() + timeout_s
-        while (self._queue or self._stats.in_flight) and (left := deadline - time.monotonic()) > 0:
+        while (self._queue or self._sent) and (left := deadline - time.monotonic()) > 0:
             self.pump(min(left, 0.1))
         return self.stats
 
-    def _delivery_callback(self) -> Callable[[KafkaError | None, Any], None]:
+    def close(self) -> None:
+        if self._spool is not None:
+            self._spool.close()
+
+    def _delivery_callback(self, entry: Entry) -> Callable[[KafkaError | None, Any], None]:
         generation = self._generation
 
         def delivered(err: KafkaError | None, _msg: Any) -> None:
             if generation != self._generation:
-                return  # a replaced producer's record, already counted as failed
-            self._stats.in_flight -= 1
-            if err is None:
-                self._stats.delivered += 1
-                if self._unreachable:
-                    self._unreachable = False
-                    self._logger.info(f"broker reachable again; {self._stats.lost} records lost so far")
-            else:
-                self._stats.failed += 1
+                return  # a replaced producer's record, already counted
+            del self._sent[entry[0]]
+            if err is not None:
+                self._unacknowledged([entry])
+                return
+            self._stats.delivered += 1
+            if self._spool is not None:
+                self._acknowledged.append(entry[0])
+            if self._unreachable:
+                self._unreachable = False
+                self._logger.info(f"broker reachable again; {self._stats.lost} records lost so far")
 
         return delivered
+
+    def _unacknowledged(self, entries: Sequence[Entry]) -> None:
+        """Records the broker never acknowledged: lost (counted) without a spool, else sent again."""
+        if self._spool is None:
+            self._stats.failed += len(entries)
+        else:
+            self._retry(entries)
+
+    def _retry(self, entries: Sequence[Entry]) -> None:
+        again = sorted(entries, reverse=True)
+        self._stats.retried += len(again)
+        self._queue.extendleft(again)  # oldest first, ahead of the rest
 
     def _on_error(self, err: KafkaError) -> None:
         if err.fatal():
             self._fatal = err
         elif err.code() in UNREACHABLE and not self._unreachable:
             self._unreachable = True
-            self._logger.warning(
-                f"broker unreachable ({err.str()}); keeping the newest {self._queue.maxlen} records"
-            )
+            kept = "every record in the spool" if self._spool else f"the newest {self._queue.maxlen} records"
+            self._logger.warning(f"broker unreachable ({err.str()}); keeping {kept}")
 
     def _replace_producer(self) -> None:
         error, old = self._fatal, self._producer
+        what = "queued again" if self._spool is not None else "lost"
         self._logger.warning(
             f"producer failed for good ({error.str() if error else 'unknown'}); replacing it, "
-            f"{self._stats.in_flight} unacknowledged records lost"
+            f"{len(self._sent)} unacknowledged records {what}"
         )
         self._generation += 1
-        self._stats.failed += self._stats.in_flight
-        self._stats.in_flight = 0
+        self._unacknowledged(list(self._sent.values()))
+        self._sent.clear()
         self._stats.producer_resets += 1
         self._fatal = None
         with contextlib.suppress(KafkaException):  # a failed producer may refuse even this
