@@ -50,6 +50,8 @@ def settings(store_day: Path, offers_file: Path, tmp_path: Path) -> DashboardSet
         admin_tokens=[ADMIN_TOKEN],
         gallery=tmp_path / "gallery.sqlite",
         crops_dir=tmp_path / "crops",
+        annotated_dir=tmp_path / "annotated",
+        erase_service="",  # no ROS here: the gallery file (tests/identity_node covers the service)
         offers_file=str(offers_file),
         poll_s=0.2,
         min_display_s=0.0,

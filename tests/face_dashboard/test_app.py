@@ -211,8 +211,13 @@ def test_admin_sees_one_face_and_erases_it_everywhere(admin_client, sql, tmp_pat
     crops = tmp_path / "crops" / "face_1"
     crops.mkdir(parents=True)
     (crops / "x.jpg").write_bytes(b"jpeg")
+    annotated = tmp_path / "annotated"
+    annotated.mkdir()
+    for name in ("cam1_1714727000000000000_f1t4.jpg", "cam1_1714727000000000000_f2t5.jpg"):
+        (annotated / name).write_bytes(b"jpeg")  # a frame showing face 1, one showing face 2
     erased = admin_client.delete("/api/faces/1").json()
-    assert erased["crops"] == 1 and erased["events"] == 19 + 41 + 25
+    assert erased["crops"] == 1 and erased["frames"] == 1 and erased["events"] == 19 + 41 + 25
+    assert [p.name for p in annotated.iterdir()] == ["cam1_1714727000000000000_f2t5.jpg"]
     assert sql("SELECT COUNT(*) FROM face_events WHERE face_id = 1") == [(0,)]
     assert sql("SELECT COUNT(*) FROM face_visits WHERE face_id = 1") == [(0,)]
     assert admin_client.get("/api/faces/1").json() == {"profile": None, "visits": []}
@@ -227,7 +232,7 @@ def test_erasure_while_the_identity_node_holds_the_gallery_is_409_and_erases_not
     with FaceGallery(settings.gallery, kind, DESCRIPTOR_SIZE) as gallery:  # as a running identity node
         gallery.match_or_enrol(descriptor)
         refused = admin_client.delete("/api/faces/1")
-    assert refused.status_code == 409 and "stop the identity node first" in refused.text
+    assert refused.status_code == 409 and "nothing was erased" in refused.text
     assert sql("SELECT COUNT(*) FROM face_events WHERE face_id = 1") == [(85,)]
 
 

@@ -21,7 +21,7 @@ from typing import Annotated, Literal
 
 import fastapi_offline
 import plotly
-from face_analytics.erase import erase_face
+from face_analytics.erase import ErasureRefused, erase_face
 from face_analytics.report import period_ns
 from face_sink.mysql_store import DatabaseUrlError, open_existing_store
 from face_sink.schema import EventStore
@@ -97,6 +97,7 @@ class Erased(BaseModel):
     descriptors: int
     events: int
     crops: int
+    frames: int
 
 
 def create_app(settings: DashboardSettings) -> FastAPI:
@@ -342,15 +343,29 @@ def create_app(settings: DashboardSettings) -> FastAPI:
 
     @app.delete("/api/faces/{face_id}", tags=["admin"])
     def erase(face_id: int, _: Admin) -> Erased:
-        """Forget one face ID everywhere (face_erase: gallery descriptors, events, visits, crops).
-        409 while the identity node holds the gallery: then nothing is erased."""
+        """Forget one face ID everywhere, as face_erase does: gallery descriptors (through the running
+        identity node when it answers, else in the file), events, visits, crops, annotated frames.
+        409 when the gallery is held and no identity node answered, or the node refused: then
+        nothing is erased."""
         kind = DESCRIPTOR_BACKENDS[settings.descriptor_backend].name
         try:
-            done = erase_face(face_id, settings.gallery, settings.database, settings.crops_dir, kind)
-        except GalleryInUseError as err:
-            raise HTTPException(
-                status.HTTP_409_CONFLICT, f"{err}: stop the identity node first; nothing was erased"
-            ) from None
-        return Erased(face_id=face_id, descriptors=done.descriptors, events=done.events, crops=done.crops)
+            done = erase_face(
+                face_id,
+                settings.gallery,
+                settings.database,
+                settings.crops_dir,
+                kind,
+                annotated_dir=settings.annotated_dir,
+                service=settings.erase_service,
+            )
+        except (GalleryInUseError, ErasureRefused) as err:
+            raise HTTPException(status.HTTP_409_CONFLICT, f"{err}; nothing was erased") from None
+        return Erased(
+            face_id=face_id,
+            descriptors=done.descriptors,
+            events=done.events,
+            crops=done.crops,
+            frames=done.frames,
+        )
 
     return app

@@ -18,6 +18,7 @@ import yaml
 from face_sink.schema import DEFAULT_SQLITE_PATH
 from face_sink.visits import DEFAULT_VISIT_GAP_S
 from identity_node.descriptor import DEFAULT_DESCRIPTOR_BACKEND, DESCRIPTOR_BACKENDS
+from identity_node.erasure import DEFAULT_ERASE_SERVICE
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from signage_node.screen import SignageSettings
 
@@ -62,6 +63,13 @@ class DashboardSettings(BaseModel):
     )
     gallery: Path = Field(Path("out/gallery.sqlite"), description="identity gallery, for erasure")
     crops_dir: Path = Field(Path("out/crops"), description="the sink's crops_dir, for erasure")
+    annotated_dir: Path | None = Field(
+        None, description="the annotator's annotated_dir, for erasure (None: no frames are saved)"
+    )
+    erase_service: str = Field(
+        DEFAULT_ERASE_SERVICE,
+        description="the identity node's erasure service, used while it runs ('' = the gallery file only)",
+    )
     descriptor_backend: str = Field(
         DEFAULT_DESCRIPTOR_BACKEND, description="the backend that filled the gallery"
     )
