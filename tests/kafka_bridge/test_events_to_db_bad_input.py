@@ -42,10 +42,6 @@ from kafka_bridge.local_broker import LocalBroker
 from kafka_bridge.topics import ensure_topics, events_topic
 from ros_processes import exit_counters, wait_until
 
-BOUNDED = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-
 # --- the decoder: any bytes give an event the schema holds, or EventRecordError ---------------
 
 ints = st.integers(-(2**70), 2**70)
@@ -77,13 +73,11 @@ def _decodes_to_a_storable_event_or_refuses(value: bytes) -> None:
     event_row(event)  # what decodes, every table holds exactly
 
 
-@BOUNDED
 @given(st.binary(max_size=300))
 def test_random_bytes_never_escape_as_anything_but_a_record_error(value: bytes) -> None:
     _decodes_to_a_storable_event_or_refuses(value)
 
 
-@BOUNDED
 @given(valid_events, st.sampled_from(sorted(make_event("c", 0).as_dict())), json_values | reals)
 def test_any_value_in_any_field_is_decoded_exactly_or_refused(
     event: FaceEvent, name: str, value: object
@@ -93,14 +87,12 @@ def test_any_value_in_any_field_is_decoded_exactly_or_refused(
     _decodes_to_a_storable_event_or_refuses(json.dumps(body).encode())
 
 
-@BOUNDED
 @given(valid_events)
 def test_every_event_the_schema_holds_round_trips_unchanged(event: FaceEvent) -> None:
     decoded = decode_event(encode_event(event)[1])
     assert decoded.as_dict() == event.as_dict() and event_row(decoded) == event_row(event)
 
 
-@BOUNDED
 @given(st.integers(0, BIGINT_RANGE[1]))
 def test_the_tombstone_key_names_its_face_and_nothing_else_does(face_id: int) -> None:
     tombstone_key, value = erasure_record(face_id)
@@ -141,7 +133,12 @@ records_in_a_batch = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# A store per example: bounded apart from the profile's example count (tests/conftest.py).
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(batches=st.lists(records_in_a_batch, min_size=1, max_size=3))
 def test_any_records_are_rows_replays_collisions_erasures_or_dead_letters(
     tmp_path_factory: pytest.TempPathFactory, batches: list[list[tuple]]
