@@ -13,7 +13,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from face_sink.spool import Spool, node_spool_path
+from face_sink.spool import DEFAULT_SPOOL_PATH, Spool, node_spool_path
 
 
 def test_records_leave_in_acceptance_order_and_seqs_are_never_reused(tmp_path: Path):
@@ -80,6 +80,7 @@ def test_a_second_owner_is_refused_at_open(tmp_path: Path):
     Spool(path, capacity=1).close()  # free again once the owner closed it
 
 
-def test_default_path_is_one_file_per_node():
-    assert node_spool_path("out/spool/{node}.sqlite", "/cam1/face_sink") == "out/spool/cam1.face_sink.sqlite"
-    assert node_spool_path("/var/spool/sink.db", "/face_sink") == "/var/spool/sink.db"
+def test_default_path_is_one_file_per_node_and_domain():
+    assert node_spool_path(DEFAULT_SPOOL_PATH, "/cam1/face_sink", 0) == "out/spool/0/cam1.face_sink.sqlite"
+    assert node_spool_path(DEFAULT_SPOOL_PATH, "/face_sink", 42) == "out/spool/42/face_sink.sqlite"
+    assert node_spool_path("/var/spool/sink.db", "/face_sink", 0) == "/var/spool/sink.db"

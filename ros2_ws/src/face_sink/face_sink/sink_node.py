@@ -52,7 +52,9 @@ class FaceSinkNode(GraphNode):
             lambda: open_store(settings.database, visit_gap_s=settings.visit_gap_s),
             max_pending=settings.max_pending_events,
             retry_interval_s=settings.retry_interval_s,
-            spool_path=node_spool_path(settings.spool_path, self.get_fully_qualified_name()),
+            spool_path=node_spool_path(
+                settings.spool_path, self.get_fully_qualified_name(), self.context.get_domain_id()
+            ),
         )
         self._database_error: str | None = None
         """The last transient error while the database is unavailable (None: it is available)."""

@@ -24,17 +24,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MEMORY = ":memory:"
-DEFAULT_SPOOL_PATH = "out/spool/{node}.sqlite"
-"""Each node's own file by default: two nodes sharing a spool would each send the other's records."""
+DEFAULT_SPOOL_PATH = "out/spool/{domain}/{node}.sqlite"
+"""Each node's own file by default: two nodes sharing a spool would each send the other's records.
+The ROS domain is part of a node's identity: graphs in different domains (tests side by side, two
+stores on one machine) never share a spool, while a restarted node in its domain finds its own."""
 
 Record = tuple[bytes, bytes | None]
 """A record's key and value; a null value is a Kafka tombstone."""
 
 
-def node_spool_path(template: str, node_name: str) -> str:
+def node_spool_path(template: str, node_name: str, domain_id: int) -> str:
     """``template`` with ``{node}`` replaced by the node's fully qualified name, dotted
-    (``/cam1/face_sink`` -> ``cam1.face_sink``): one spool per node of a graph by default."""
-    return template.replace("{node}", node_name.strip("/").replace("/", "."))
+    (``/cam1/face_sink`` -> ``cam1.face_sink``), and ``{domain}`` by its ROS domain id."""
+    return template.replace("{node}", node_name.strip("/").replace("/", ".")).replace(
+        "{domain}", str(domain_id)
+    )
 
 
 class SpoolError(RuntimeError):

@@ -62,7 +62,7 @@ class SinkSettings:
     spool_path: str = setting(
         DEFAULT_SPOOL_PATH,
         "SQLite file holding accepted events until they are written, kept across restarts; "
-        "{node} becomes the node's namespace and name",
+        "{node} becomes the node's namespace and name, {domain} its ROS domain id",
     )
     retry_interval_s: float = setting(
         2.0, "Seconds between attempts to reach an unavailable database", 0.01, 3600.0

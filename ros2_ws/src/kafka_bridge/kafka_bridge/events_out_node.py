@@ -43,7 +43,7 @@ class EventsOutNodeSettings(EventsOutSettings):
     spool_path: str = setting(
         DEFAULT_SPOOL_PATH,
         "SQLite file holding received events and erasures until the broker acknowledged them, kept "
-        "across restarts; {node} becomes the node's namespace and name",
+        "across restarts; {node} becomes the node's namespace and name, {domain} its ROS domain id",
     )
 
 
@@ -83,7 +83,9 @@ class EventsOutNode(BridgeNode):
             self.get_logger(),
             s.queue_events,
             max_in_flight=10_000,
-            spool_path=node_spool_path(s.spool_path, self.get_fully_qualified_name()),
+            spool_path=node_spool_path(
+                s.spool_path, self.get_fully_qualified_name(), self.context.get_domain_id()
+            ),
         )
         if replayed := self.outbox.stats.replayed:
             self.get_logger().info(f"sending {replayed} records an earlier run left in the spool")
