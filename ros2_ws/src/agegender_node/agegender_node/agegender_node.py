@@ -22,7 +22,6 @@ class AgeGenderNode(GraphNode):
     settings_class = AttributionSettings
     counters = ("frames", "faces", "estimated")
     problems = ("bad_messages", "skipped_faces", "failed_frames")
-    startup_errors = (*GraphNode.startup_errors, OSError)
     """A missing or unreadable model file (unreadable ONNX files are ValueErrors already)."""
     settings: AttributionSettings
 

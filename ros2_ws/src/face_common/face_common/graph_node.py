@@ -27,7 +27,7 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.signals import SignalHandlerOptions
 
-from face_common.health import HealthReport, NodeHealth
+from face_common.health import HealthReport, NodeHealth, ProblemLog
 from face_common.settings import checked, setting_fields, typed_value
 
 Settings = TypeVar("Settings")
@@ -97,14 +97,14 @@ class GraphNode(Node):
     settings_class: ClassVar[type]
     counters: ClassVar[tuple[str, ...]] = ()
     problems: ClassVar[tuple[str, ...]] = ("bad_messages",)
-    startup_errors: ClassVar[tuple[type[Exception], ...]] = (ValueError, ParameterException)
+    startup_errors: ClassVar[tuple[type[Exception], ...]] = (ValueError, OSError, ParameterException)
     """What a wrong setting or an unusable resource raises at start: one error line, exit 1."""
 
     def __init__(self, name: str) -> None:
         super().__init__(name)
         self.settings = declare_settings(self, self.settings_class)
         self.health = NodeHealth(self.counters, self.problems)
-        self._problem_logged_at: dict[str, float] = {}
+        self._problem_log = ProblemLog(PROBLEM_LOG_PERIOD_S)
         self.finished = False
         """Set by a node whose work is done (a finite source written): ``run`` returns."""
         self.failure: str | None = None
@@ -122,12 +122,11 @@ class GraphNode(Node):
 
     def report_problem(self, counter: str, what: str, n: int = 1, error: bool = False) -> None:
         """Count ``n`` on problem ``counter`` and log ``what`` with the total, at most once per
-        :data:`PROBLEM_LOG_PERIOD_S` per counter (the counter and ``/diagnostics`` keep the rest)."""
+        :data:`PROBLEM_LOG_PERIOD_S` per counter and kind of problem (``ProblemLog``; the counter
+        and ``/diagnostics`` keep the rest)."""
         total = self.health.count(counter, n)
-        now = time.monotonic()
-        if now - self._problem_logged_at.get(counter, -PROBLEM_LOG_PERIOD_S) < PROBLEM_LOG_PERIOD_S:
+        if not self._problem_log.due(counter, what, time.monotonic()):
             return
-        self._problem_logged_at[counter] = now
         log = self.get_logger().error if error else self.get_logger().warning
         log(f"{what} ({counter}={total})")
 

@@ -8,6 +8,8 @@ but someone should look), else OK. ``graph_node`` publishes each report on ``/di
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum
@@ -64,3 +66,32 @@ class NodeHealth:
     def summary(self) -> str:
         """``name=value`` for every counter and gauge, in declaration order: the node's exit line."""
         return " ".join(f"{name}={value}" for name, value in self.values.items())
+
+
+class ProblemLog:
+    """When to log a problem: at most once per ``period_s`` per counter and *kind*, so a burst of
+    one bad input does not flood the log while a different bad input is still seen at once.
+
+    The kind is the message with its numbers blanked (``frame 12: step 100 < 3840`` and ``frame
+    13: step 90 < 3840`` are one kind). A counter keeps at most ``max_kinds`` kinds; past that,
+    its further kinds share one slot, so the log stays bounded whatever the input.
+    """
+
+    def __init__(self, period_s: float, max_kinds: int = 16) -> None:
+        self.period_s = period_s
+        self.max_kinds = max_kinds
+        self._logged_at: dict[str, dict[str, float]] = {}
+
+    def due(self, counter: str, what: str, now: float) -> bool:
+        """True when ``what`` on ``counter`` should be logged at ``now`` (seconds); records it."""
+        kinds = self._logged_at.setdefault(counter, {})
+        kind = _DIGITS.sub("#", what)
+        if kind not in kinds and len(kinds) >= self.max_kinds:
+            kind = "*"
+        if now - kinds.get(kind, -math.inf) < self.period_s:
+            return False
+        kinds[kind] = now
+        return True
+
+
+_DIGITS = re.compile(r"\d+")

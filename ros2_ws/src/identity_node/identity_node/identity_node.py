@@ -63,7 +63,7 @@ class IdentityNode(GraphNode):
     settings_class = IdentityNodeSettings
     counters = ("frames", "faces", "described", "new_faces", "last_face_id", "erased", "expired")
     problems = ("bad_messages", "skipped_faces", "failed_frames", "gallery_failures")
-    startup_errors = (*GraphNode.startup_errors, GalleryInUseError, GalleryFormatError, OSError)
+    startup_errors = (*GraphNode.startup_errors, GalleryInUseError, GalleryFormatError)
     """OSError: a missing model file, a gallery path that cannot be written."""
     settings: IdentityNodeSettings
 
