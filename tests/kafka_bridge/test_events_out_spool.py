@@ -19,7 +19,7 @@ from face_common.ros_msgs import FacesMsg, frame_faces_to_msg
 from face_sink.spool import Spool
 from identity_node.erasure import ERASED_FACES_QOS, ERASED_FACES_TOPIC
 from kafka_bridge.event_record import decode_event
-from kafka_bridge.local_broker import LocalBroker
+from kafka_bridge.local_broker import LocalBroker, free_port
 from kafka_bridge.topics import ensure_topics, events_topic
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from ros_processes import RosProcesses, exit_counters, reported, status_values, stop, wait_until
@@ -130,3 +130,36 @@ def test_killed_events_out_sends_every_event_exactly_once_after_restart(
 def log_of(process) -> str:
     process.kill()
     return process.communicate()[0]
+
+
+def test_a_full_spool_is_an_error_and_an_id_no_person_has_is_a_bad_message(
+    ros_graph: RosProcesses, tmp_path: Path
+) -> None:
+    params = {
+        "bootstrap_servers": f"127.0.0.1:{free_port()}",  # no broker: everything stays spooled
+        "create_topics": False,
+        "queue_events": 3,
+        "spool_path": tmp_path / "events_out.spool",
+    }
+    faces = ros_graph.node.create_publisher(
+        FacesMsg, f"/{CAMERA}/faces_attributed", QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
+    )
+    erasures = ros_graph.node.create_publisher(Int64, ERASED_FACES_TOPIC, ERASED_FACES_QOS)
+    health = ros_graph.diagnostics(NODE)
+    events_out = ros_graph.start("kafka_bridge", "events_out", namespace=CAMERA, **params)
+    assert wait_until(lambda: faces.get_subscription_count() and erasures.get_subscription_count(), TIMEOUT_S)
+    erasures.publish(Int64(data=-1))  # the unknown-face ID: not a person's, no tombstone
+    faces.publish(frame(0))
+    faces.publish(frame(1))  # 4 events, room for 3
+    full = reported(health, Level.ERROR, "spool full (3 records), new records refused")
+    assert status_values(full)["dropped"] == "1"
+    log = stop(events_out)
+    assert "record refused: spool full (3 records)" in log
+    assert "dropping unreadable Int64: face ID -1 cannot be erased" in log
+    counters = exit_counters(log)
+    assert (counters["received"], counters["dropped"], counters["bad_messages"], counters["erasures"]) == (
+        4,
+        1,
+        1,
+        0,
+    )
