@@ -14,8 +14,8 @@ its analysis chain; a frame leaves it when the chain's last stage publishes its 
 is up (an image subscriber and an acknowledging publisher): the backlog waits in Kafka and the
 consumer runs at the chain's pace. Live drops a frame its camera has no room for, counted by
 reason (``too_old``, ``no_analysis``, ``window_full``). Images go out reliable and transient-local,
-``max_in_flight`` deep: with never more than that unacknowledged, no queue on the way overflows
-and a detector that matches late still gets them. Offsets are committed (every second, at a
+``max_in_flight`` deep: with never more than that unacknowledged, no queue up to the chain's end
+overflows and a detector that matches late still gets them. Offsets are committed (every second, at a
 rebalance, at exit) only below the first frame not acknowledged. A frame unacknowledged after
 ``ack_timeout_s`` (a stage failed on it) is counted (``unacknowledged``, a warning) and no longer
 waited for.
