@@ -29,7 +29,7 @@ from face_common.settings import setting
 
 from face_sink.mysql_store import is_transient_error
 from face_sink.schema import DEFAULT_SQLITE_PATH, EventStore, event_row
-from face_sink.spool import DEFAULT_SPOOL_PATH, MEMORY, Spool, SpooledRecord
+from face_sink.spool import DEFAULT_SPOOL_PATH, MEMORY, Spool
 from face_sink.visits import DEFAULT_VISIT_GAP_S
 
 WRITE_BATCH = 1_000
@@ -110,13 +110,14 @@ def encode_spooled(event: FaceEvent) -> bytes:
     return json.dumps(event.as_dict(), separators=(",", ":")).encode()
 
 
-def decode_spooled(value: bytes | None) -> FaceEvent:
-    """The spooled event; ValueError if it is unreadable or no longer valid (newer rules)."""
+def decode_spooled(value: bytes | None) -> FaceEvent | None:
+    """The spooled event, or None if the schema now refuses it (spooled by older code, or a
+    damaged record): it can never be written and must not block the events behind it."""
     try:
         event = FaceEvent.from_dict(json.loads(value or b""))
-    except (KeyError, TypeError) as err:
-        raise ValueError(f"unreadable spooled event: {err!r}") from None
-    event_row(event)
+        event_row(event)
+    except (KeyError, TypeError, ValueError):
+        return None
     return event
 
 
@@ -185,7 +186,8 @@ class RetryingEventWriter:
             return FlushResult()
         inserted = written = 0
         while batch := self._spool.read(WRITE_BATCH):
-            events = [event for event in map(self._readable, batch) if event is not None]
+            decoded = [decode_spooled(r.value) for r in batch]
+            events = [event for event in decoded if event is not None]
             try:
                 if self._store is None:
                     self._store = self._open_store()
@@ -199,18 +201,10 @@ class RetryingEventWriter:
                 return FlushResult(inserted, written, error, permanent=not is_transient_error(exc))
             inserted += new
             written += len(events)
+            self.counters.invalid += len(batch) - len(events)
             self.counters.inserted += new
             self.counters.duplicates += len(events) - new
         return FlushResult(inserted=inserted, written=written)
-
-    def _readable(self, record: SpooledRecord) -> FaceEvent | None:
-        """The record's event, or None (counted invalid): an event spooled by older code that the
-        schema now refuses must not block the ones behind it."""
-        try:
-            return decode_spooled(record.value)
-        except ValueError:
-            self.counters.invalid += 1
-            return None
 
     def purge_older_than(self, seconds: float) -> int:
         """Apply retention through the open store (opening it if needed)."""
