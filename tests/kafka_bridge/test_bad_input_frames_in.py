@@ -49,7 +49,7 @@ def test_each_bad_record_is_counted_and_the_next_frame_published(
 ) -> None:
     topic = f"frames-{uuid.uuid4().hex[:8]}"
     # The camera's analysis chain as frames_in sees it: takes each image and acknowledges it.
-    acks = ros_graph.node.create_publisher(FacesMsg, f"/server/{CAMERA}/faces_attributed", FACES_QOS)
+    acks = ros_graph.node.create_publisher(FacesMsg, f"/server/{CAMERA}/faces_stored", FACES_QOS)
 
     def analysed(msg: Image) -> int:
         acks.publish(FacesMsg(header=msg.header))
@@ -70,7 +70,7 @@ def test_each_bad_record_is_counted_and_the_next_frame_published(
     assert wait_until(
         lambda: (
             ros_graph.node.count_publishers(f"/server/{CAMERA}/image_raw") >= 1
-            and ros_graph.node.count_subscribers(f"/server/{CAMERA}/faces_attributed") >= 1
+            and ros_graph.node.count_subscribers(f"/server/{CAMERA}/faces_stored") >= 1
         ),
         timeout_s=30,
     )

@@ -49,9 +49,9 @@ def analysed(
     ros_graph: RosProcesses, camera: str, convert: Callable[[Image], Any], acknowledge: bool = True
 ) -> list:
     """The images frames_in publishes for ``camera``, taken as the camera's analysis chain takes
-    them: reliably, each acknowledged on ``faces_attributed`` when it arrives (unless not
+    them: reliably, each acknowledged on ``faces_stored`` (as the sink would) when it arrives (unless not
     ``acknowledge``: a chain that never finishes a frame)."""
-    acks = ros_graph.node.create_publisher(FacesMsg, f"/server/{camera}/faces_attributed", FACES_QOS)
+    acks = ros_graph.node.create_publisher(FacesMsg, f"/server/{camera}/faces_stored", FACES_QOS)
 
     def arrived(msg: Image) -> Any:
         if acknowledge:
@@ -140,7 +140,7 @@ def test_frames_in_skips_stale_and_unreadable_records_and_counts_them(
     assert wait_until(
         lambda: (
             ros_graph.node.count_publishers("/server/cam9/image_raw") >= 1
-            and ros_graph.node.count_subscribers("/server/cam9/faces_attributed") >= 1
+            and ros_graph.node.count_subscribers("/server/cam9/faces_stored") >= 1
         ),
         timeout_s=30,
     )

@@ -9,6 +9,10 @@ permanent database error (a table of another schema, access denied) stops it wit
 exit status 1, its events kept in the spool for the next start. One sink can serve several cameras
 (``camera_namespaces``, as identity_node's): one database connection and writer for a store's
 cameras, and with ``exit_when_idle_s`` the graph ends once the last of them has gone quiet.
+
+Each frame whose events are spooled (accepted, durable) is acknowledged on ``faces_stored`` (its
+header, no faces): ``frames_in`` commits a Kafka offset only once the frame's events are there,
+so a crash anywhere in the chain leaves the frame to be consumed again.
 """
 
 from __future__ import annotations
@@ -21,12 +25,15 @@ from face_common.faces import FaceEvent, FrameFaces
 from face_common.graph_node import GraphNode, run_node
 from face_common.ros_msgs import FACES_QOS, FacesMsg, frame_faces_from_msg
 from face_common.settings import setting
+from rclpy.publisher import Publisher
 
 from face_sink.crop_archive import CropArchive
 from face_sink.mysql_store import describe_database, open_store
 from face_sink.spool import SpoolError, node_spool_path
 from face_sink.writer import FlushResult, RetryingEventWriter, SinkSettings, WriterCounters
 
+STORED_TOPIC = "faces_stored"
+"""Where a frame is acknowledged once its events are spooled (``frames_in``'s ``ack_topic``)."""
 SECONDS_PER_DAY = 86_400.0
 RETENTION_CHECK_PERIOD_S = 3_600.0
 
@@ -74,13 +81,19 @@ class FaceSinkNode(GraphNode):
             self.create_timer(RETENTION_CHECK_PERIOD_S, self._apply_retention)
         for namespace in settings.camera_namespaces:
             prefix = f"{namespace.rstrip('/')}/" if namespace else ""
-            self.create_subscription(FacesMsg, f"{prefix}faces_attributed", self._on_faces, FACES_QOS)
+            stored = self.create_publisher(FacesMsg, f"{prefix}{STORED_TOPIC}", FACES_QOS)
+            self.create_subscription(
+                FacesMsg,
+                f"{prefix}faces_attributed",
+                lambda msg, stored=stored: self._on_faces(msg, stored),
+                FACES_QOS,
+            )
         self.create_timer(settings.retry_interval_s, self._flush)
         self._last_frame_at: float | None = None
         if settings.exit_when_idle_s > 0:
             self.create_timer(min(1.0, settings.exit_when_idle_s), self._finish_if_idle)
 
-    def _on_faces(self, msg: FacesMsg) -> None:
+    def _on_faces(self, msg: FacesMsg, stored: Publisher) -> None:
         self._last_frame_at = time.monotonic()
         self.health.count("frames")
         frame_faces = self.decoded(frame_faces_from_msg, msg)
@@ -88,11 +101,14 @@ class FaceSinkNode(GraphNode):
             return
         events = [FaceEvent.from_face(frame_faces.frame, face) for face in frame_faces.faces]
         counters = self._writer.counters
+        dropped = counters.dropped
         for problem in self._writer.submit(events):
             self.get_logger().error(
                 f"{problem} (dropped {counters.dropped}, invalid {counters.invalid})",
                 throttle_duration_sec=5.0,
             )
+        if counters.dropped == dropped:  # every event spooled (or refused as invalid for good)
+            stored.publish(FacesMsg(header=msg.header))
         if self._archive is not None:
             self._save_crops(frame_faces)
         self._flush()

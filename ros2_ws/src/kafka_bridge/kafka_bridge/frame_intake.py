@@ -46,8 +46,9 @@ class FramesInSettings(KafkaSettings):
         ("",), "Cameras to publish from the start, so subscribers match before the first frame ('' = none)"
     )
     ack_topic: str = setting(
-        "{camera_id}/faces_attributed",
-        "Topic whose message for a frame acknowledges it ({camera_id} is filled in); "
+        "{camera_id}/faces_stored",
+        "Topic whose message for a frame acknowledges it ({camera_id} is filled in; the sink's "
+        "faces_stored: the frame's events are spooled); "
         "empty: no flow control, every frame published at once, best effort",
     )
     max_in_flight: int = setting(

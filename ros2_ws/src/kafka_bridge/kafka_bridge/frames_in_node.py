@@ -8,8 +8,9 @@ filled in (default ``{camera_id}/image_raw``: each camera in its own namespace).
 than ``max_frame_age_s`` are skipped and counted (0: keep all). Counters: ``/diagnostics``.
 
 Flow control (on unless ``ack_topic`` is empty): a camera has at most ``max_in_flight`` frames in
-its analysis chain; a frame leaves it when the chain's last stage publishes its message on
-``ack_topic`` (``faces_attributed``: one per frame, with or without faces). Analytics
+its analysis chain; a frame leaves it when the chain's end publishes its message on ``ack_topic``
+(the sink's ``faces_stored``: one per frame, with or without faces, once its events are spooled
+on disk). Analytics
 (``max_frame_age_s`` 0) takes records from Kafka only while every camera has room and its chain
 is up (an image subscriber and an acknowledging publisher): the backlog waits in Kafka and the
 consumer runs at the chain's pace. Live drops a frame its camera has no room for, counted by
