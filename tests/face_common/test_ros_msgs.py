@@ -10,11 +10,12 @@ import pytest
 import rclpy
 from face_common.faces import Box, Face, FrameFaces, FrameRef
 from face_common.images import ImageConversionError
-from face_common.ros_msgs import FacesMsg, frame_faces_from_msg, frame_faces_to_msg
+from face_common.ros_msgs import FacesMsg, HeaderError, frame_faces_from_msg, frame_faces_to_msg, frame_ref
 from face_msgs.msg import Face as FaceMsg
 from face_msgs.msg import FaceArray
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.serialization import deserialize_message, serialize_message
+from std_msgs.msg import Header
 
 NAN = math.nan
 CROP = np.arange(6 * 4 * 3, dtype=np.uint8).reshape(6, 4, 3)
@@ -173,3 +174,14 @@ def test_faces_cross_process_over_dds() -> None:
         [_face(crop=CROP, crop_box=Box(-3, -5, 4, 6), age=31.5)],
     )
     assert_same_frame_faces(got, want)
+
+
+@pytest.mark.parametrize(
+    ("sec", "nanosec"),
+    [(2**31 - 1, 1_000_000_000), (-(2**31), -1)],  # past int32 seconds once the nanoseconds carry
+)
+def test_a_header_stamp_no_ros_time_holds_is_refused(sec: int, nanosec: int) -> None:
+    header = Header(frame_id="cam1")
+    header.stamp.sec, header.stamp.nanosec = sec, nanosec
+    with pytest.raises(HeaderError, match="does not fit a ROS time"):
+        frame_ref(header)

@@ -1,6 +1,7 @@
 """Property tests of the faces message decoder: a ``FaceArray`` with any values its field types
 allow either decodes into faces that can be published on unchanged, or is refused with a
-``ValueError`` the nodes count (``FaceMsgError`` or, for the crop, ``ImageConversionError``)."""
+``ValueError`` the nodes count (``FaceMsgError``, ``HeaderError`` or, for the crop,
+``ImageConversionError``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 from face_common.faces import Face, FrameFaces
 from face_common.images import ImageConversionError
-from face_common.ros_msgs import FaceMsgError, frame_faces_from_msg, frame_faces_to_msg
+from face_common.ros_msgs import FaceMsgError, HeaderError, frame_faces_from_msg, frame_faces_to_msg
 from face_msgs.msg import Face as FaceMsg
 from face_msgs.msg import FaceArray
 from hypothesis import given
@@ -87,7 +88,7 @@ def _same_face(a: Face, b: Face) -> bool:
 def test_faces_message_decodes_and_republishes_or_is_refused(msg: FaceArray) -> None:
     try:
         decoded = frame_faces_from_msg(msg)
-    except (FaceMsgError, ImageConversionError):
+    except (FaceMsgError, HeaderError, ImageConversionError):
         return
     assert all(not math.isinf(getattr(f, name)) for f in decoded.faces for name in ("score", "age"))
     wire = serialize_message(frame_faces_to_msg(decoded))  # what every stage does: rclpy's setters
@@ -125,7 +126,7 @@ def test_stamp_a_header_cannot_hold_again_is_refused() -> None:
     """sec 2^31-1 plus 4.29 s of nanoseconds is past 2038: republished, int32 seconds would wrap to 1901."""
     msg = _one_face()
     msg.header.stamp.sec, msg.header.stamp.nanosec = 2**31 - 1, 2**32 - 1
-    with pytest.raises(FaceMsgError, match="does not fit a ROS time"):
+    with pytest.raises(HeaderError, match="does not fit a ROS time"):
         frame_faces_from_msg(msg)
 
 

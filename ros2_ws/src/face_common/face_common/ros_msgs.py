@@ -55,9 +55,26 @@ def frame_header(frame: FrameRef) -> Header:
     return header
 
 
+class HeaderError(ValueError):
+    """A header that would change when republished: a stamp no ROS time holds (it would wrap
+    silently) or a ``frame_id`` with a NUL character (ROS strings end there)."""
+
+
 def frame_ref(header: Any) -> FrameRef:
-    """The :class:`FrameRef` a ``std_msgs/Header`` names (inverse of :func:`frame_header`)."""
-    return FrameRef(str(header.frame_id), int(header.stamp.sec) * NS_PER_S + int(header.stamp.nanosec))
+    """The :class:`FrameRef` a ``std_msgs/Header`` names (inverse of :func:`frame_header`).
+
+    The stamp is ``sec`` s + ``nanosec`` ns, as ``rclpy.time.Time.from_msg`` reads it (a
+    ``nanosec`` of a second or more carries). Raises :class:`HeaderError` when that no longer fits
+    ``int32`` seconds: rclpy does not check ranges, so republishing it would wrap the seconds
+    (to 1901) without a word; also for a ``frame_id`` (camera id) with a NUL character.
+    """
+    stamp_ns = int(header.stamp.sec) * NS_PER_S + int(header.stamp.nanosec)
+    if stamp_ns not in _STAMP_NS_RANGE:
+        raise HeaderError(f"capture stamp {stamp_ns} ns does not fit a ROS time")
+    camera_id = str(header.frame_id)
+    if "\x00" in camera_id:
+        raise HeaderError(f"frame_id {camera_id!r} holds a NUL character")
+    return FrameRef(camera_id, stamp_ns)
 
 
 def _face_to_msg(face: Face, header: Header) -> FaceMsg:
@@ -130,11 +147,9 @@ def _face_from_msg(msg: Any) -> Face:
 def frame_faces_from_msg(msg: Any) -> FrameFaces:
     """The :class:`FrameFaces` a ``FaceArray`` message carries (crops as BGR arrays).
 
-    Raises :class:`FaceMsgError` for fields ``Face.msg`` rules out, and
+    Raises :class:`HeaderError` for a stamp no ROS time holds, :class:`FaceMsgError` for fields
+    ``Face.msg`` rules out, and
     ``face_common.images.ImageConversionError`` for a crop image in an unsupported encoding or
     whose data does not match its size; callers log it and drop the message.
     """
-    frame = frame_ref(msg.header)
-    if frame.stamp_ns not in _STAMP_NS_RANGE:
-        raise FaceMsgError(f"capture stamp {frame.stamp_ns} ns does not fit a ROS time")
-    return FrameFaces(frame, [_face_from_msg(face) for face in msg.faces])
+    return FrameFaces(frame_ref(msg.header), [_face_from_msg(face) for face in msg.faces])

@@ -57,7 +57,10 @@ class FaceAnnotatorNode(GraphNode):
         )
 
     def _on_image(self, msg: Image) -> None:
-        faces = self._pairer.add_frame(frame_ref(msg.header).stamp_ns, msg)
+        frame = self.decoded(lambda m: frame_ref(m.header), msg)
+        if frame is None:
+            return
+        faces = self._pairer.add_frame(frame.stamp_ns, msg)
         if faces is not None:
             self._draw(msg, faces)
 

@@ -61,10 +61,10 @@ class FaceDetectNode(GraphNode):
         self.get_logger().info(f"subscribed to {subscription.topic_name}")
 
     def _on_image(self, msg: Image) -> None:
-        image = self.decoded(lambda m: image_msg_to_array(m, "bgr8"), msg)
-        if image is None:
+        decoded = self.decoded(lambda m: (image_msg_to_array(m, "bgr8"), frame_ref(m.header)), msg)
+        if decoded is None:
             return
-        frame_faces = self._finder.find(image, frame_ref(msg.header))
+        frame_faces = self._finder.find(*decoded)
         frames = self.health.count("frames")
         self.health.count("faces", len(frame_faces.faces))
         self.health.set("detections", self._finder.detections)

@@ -213,7 +213,12 @@ class FramesInNode(BridgeNode):
         return None
 
     def _on_ack(self, msg: FacesMsg) -> None:
-        position = self.in_flight.acknowledged(frame_ref(msg.header))
+        try:
+            frame = frame_ref(msg.header)
+        except ValueError as err:
+            self.report_problem("bad", f"dropping an acknowledgement: {err}")
+            return
+        position = self.in_flight.acknowledged(frame)
         if position is None:
             return
         self.health.count("acknowledged")

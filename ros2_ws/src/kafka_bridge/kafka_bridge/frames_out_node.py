@@ -59,16 +59,16 @@ class FramesOutNode(BridgeNode):
             f"(queue {s.queue_frames} frames, {s.delivery_timeout_s:g} s delivery timeout)"
         )
 
-    def _encoded(self, msg: Image) -> tuple[np.ndarray, bytes]:
+    def _encoded(self, msg: Image) -> tuple[FrameRef, np.ndarray, bytes]:
+        frame = frame_ref(msg.header)
         image = image_msg_to_array(msg, source_encoding(self.settings.encoding))
-        return image, encode_image(image, self.settings.encoding, self.settings.jpeg_quality)
+        return frame, image, encode_image(image, self.settings.encoding, self.settings.jpeg_quality)
 
     def _on_image(self, msg: Image) -> None:
         encoded = self.decoded(self._encoded, msg)
         if encoded is None:
             return
-        image, value = encoded
-        frame = frame_ref(msg.header)
+        frame, image, value = encoded
         if self.settings.camera_id:
             frame = FrameRef(self.settings.camera_id, frame.stamp_ns)
         meta = FrameMeta(frame, self.seq, self.settings.encoding, image.shape[1], image.shape[0])
