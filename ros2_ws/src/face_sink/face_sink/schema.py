@@ -17,6 +17,12 @@ writer cannot store goes to the dead-letter table with the reason, and so does a
 is already stored with other content (a collision, unlike a replay, is an error). Erasing a face
 ID also records it in ``face_erasures``, and writes skip events of erased IDs: a replayed log or a
 spool that still holds such events cannot bring the person back.
+
+``face_hourly_counts`` holds what leaves a server in aggregates-only mode (``events_out``'s
+``payload: hourly_counts``): per camera, UTC hour, age bucket and gender, the sightings and the
+distinct customers, with no face ID. A camera's hour arrives as a whole, again whenever its counts
+grew, so writing it replaces the hour's rows: a replay leaves them as they are, a fuller record
+supersedes a partial one.
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ MAX_CAMERA_ID_LENGTH = 64
 MAX_AGE = 120.0
 INT_RANGE = (-(2**31), 2**31 - 1)
 BIGINT_RANGE = (-(2**63), 2**63 - 1)
+HOUR_NS = 3600 * 10**9
 MAX_NAME_LENGTH = 255
 MAX_REASON_LENGTH = 1000
 MAX_DEAD_LETTER_PAYLOAD = 1024
@@ -180,7 +187,28 @@ ERASURES_TABLE = Table(
     indexes=(Index("face_erasures_erased_ns", ("erased_ns",)),),  # retention
 )
 
-TABLES = (SCHEMA_VERSION_TABLE, EVENTS_TABLE, VISITS_TABLE, DEAD_LETTERS_TABLE, ERASURES_TABLE)
+HOURLY_COUNTS_TABLE = Table(
+    name="face_hourly_counts",
+    columns=(
+        Column("camera_id", ColumnType.CAMERA_ID),
+        Column("hour_ns", ColumnType.BIGINT),  # start of the UTC hour
+        Column("hour", ColumnType.UTC_DATETIME),
+        Column("age_bucket", ColumnType.NAME),
+        Column("gender", ColumnType.GENDER),  # "unknown" included: every sighting is in one cell
+        Column("sightings", ColumnType.INT),
+        Column("customers", ColumnType.INT),  # distinct face IDs, counted on the server
+    ),
+    primary_key=("camera_id", "hour_ns", "age_bucket", "gender"),
+)
+
+TABLES = (
+    SCHEMA_VERSION_TABLE,
+    EVENTS_TABLE,
+    VISITS_TABLE,
+    DEAD_LETTERS_TABLE,
+    ERASURES_TABLE,
+    HOURLY_COUNTS_TABLE,
+)
 
 
 @dataclass(frozen=True)
@@ -311,19 +339,22 @@ def _check_real(name: str, value: object, low: float = -math.inf, high: float = 
         raise InvalidEvent(f"{name} {_shown(value)} is not a finite number in {low}..{high}")
 
 
-def validate_event(event: FaceEvent) -> None:
-    """Raise :class:`InvalidEvent` unless every field has its column's type and range.
-
-    The one check every writer runs (through :func:`event_row`): MySQL's ``INSERT IGNORE`` would
-    otherwise clip an out-of-range value to the column's limit and call the next event a duplicate.
-    Checked here rather than trusted from the type hints because events come from JSON too."""
-    camera_id = event.camera_id
+def _check_camera_id(camera_id: object) -> None:
     if not isinstance(camera_id, str) or not 0 < len(camera_id) <= MAX_CAMERA_ID_LENGTH:
         raise InvalidEvent(f"camera id must be 1..{MAX_CAMERA_ID_LENGTH} characters, got {_shown(camera_id)}")
     try:
         camera_id.encode()
     except UnicodeEncodeError:
         raise InvalidEvent(f"camera id {_shown(camera_id)} is not valid Unicode") from None
+
+
+def validate_event(event: FaceEvent) -> None:
+    """Raise :class:`InvalidEvent` unless every field has its column's type and range.
+
+    The one check every writer runs (through :func:`event_row`): MySQL's ``INSERT IGNORE`` would
+    otherwise clip an out-of-range value to the column's limit and call the next event a duplicate.
+    Checked here rather than trusted from the type hints because events come from JSON too."""
+    _check_camera_id(event.camera_id)
     _check_int("stamp_ns", event.stamp_ns, 0, BIGINT_RANGE[1])
     _check_int("face_index", event.face_index, 0, INT_RANGE[1])
     _check_int("face_id", event.face_id, UNKNOWN_FACE_ID, BIGINT_RANGE[1])
@@ -451,6 +482,51 @@ class Erasure:
     face_id: int
 
 
+@dataclass(frozen=True)
+class HourCell:
+    """One age bucket and gender of an hour: how often faces were seen, and how many customers."""
+
+    age_bucket: str
+    gender: str
+    sightings: int
+    customers: int
+
+
+@dataclass(frozen=True)
+class HourlyCounts:
+    """Everything one camera saw in one UTC hour, as numbers only (aggregates-only mode)."""
+
+    camera_id: str
+    hour_ns: int
+    cells: tuple[HourCell, ...]
+
+
+def _check_label(name: str, value: object) -> None:
+    if not isinstance(value, str) or not 0 < len(value) <= 8 or not value.isprintable():
+        raise InvalidEvent(f"{name} must be a label of 1..8 characters, got {_shown(value)}")
+
+
+def hourly_count_rows(counts: HourlyCounts) -> list[tuple]:
+    """The hour as rows in ``HOURLY_COUNTS_TABLE`` column order; :class:`InvalidEvent` (nothing
+    clipped) for a value no column holds, an hour not on the hour or a cell given twice."""
+    _check_camera_id(counts.camera_id)
+    _check_int("hour_ns", counts.hour_ns, 0, BIGINT_RANGE[1])
+    if counts.hour_ns % HOUR_NS:
+        raise InvalidEvent(f"hour_ns {counts.hour_ns} is not the start of an hour")
+    hour = (counts.camera_id, int(counts.hour_ns), utc_text(counts.hour_ns))
+    rows, seen = [], set()
+    for cell in counts.cells:
+        _check_label("age bucket", cell.age_bucket)
+        _check_label("gender", cell.gender)
+        _check_int("sightings", cell.sightings, 0, INT_RANGE[1])
+        _check_int("customers", cell.customers, 0, INT_RANGE[1])
+        if (cell.age_bucket, cell.gender) in seen:
+            raise InvalidEvent(f"cell {cell.age_bucket}/{cell.gender} given twice")
+        seen.add((cell.age_bucket, cell.gender))
+        rows.append((*hour, cell.age_bucket, cell.gender, int(cell.sightings), int(cell.customers)))
+    return rows
+
+
 @dataclass
 class BatchOutcome:
     """What :meth:`EventStore.apply` did."""
@@ -465,6 +541,8 @@ class BatchOutcome:
     dead_letters: int = 0
     """New dead-letter rows (collisions included)."""
     erased_events: int = 0
+    hours: int = 0
+    """Hourly-count records written (each replaces its camera's hour)."""
 
 
 def visit_row(visit: Visit) -> tuple:
@@ -534,6 +612,7 @@ class EventStore:
         self._insert_visit_sql = insert_ignore_statement(VISITS_TABLE, dialect)
         self._insert_dead_letter_sql = insert_ignore_statement(DEAD_LETTERS_TABLE, dialect)
         self._insert_erasure_sql = insert_ignore_statement(ERASURES_TABLE, dialect)
+        self._insert_hour_sql = insert_ignore_statement(HOURLY_COUNTS_TABLE, dialect)
 
     @contextmanager
     def _transaction(self) -> Iterator[Any]:
@@ -582,9 +661,9 @@ class EventStore:
         content becomes a dead letter (``LOCAL_SOURCE``); events of erased face IDs are skipped."""
         return self.apply([Incoming(e) for e in events]).inserted
 
-    def apply(self, items: Sequence[Incoming | DeadLetter | Erasure]) -> BatchOutcome:
-        """Write a batch read from a log in ONE transaction and in its order: events, dead letters
-        and erasures. Every part is idempotent, so a re-delivered batch changes nothing."""
+    def apply(self, items: Sequence[Incoming | DeadLetter | Erasure | HourlyCounts]) -> BatchOutcome:
+        """Write a batch read from a log in ONE transaction and in its order: events, dead letters,
+        erasures and hourly counts. Every part is idempotent, so a re-delivered batch changes nothing."""
         outcome = BatchOutcome()
         with self._transaction() as cursor:
             for kind, run in itertools.groupby(items, key=type):
@@ -593,6 +672,10 @@ class EventStore:
                     self._write(cursor, group, outcome)
                 elif kind is DeadLetter:
                     outcome.dead_letters += self._add_dead_letters(cursor, group)
+                elif kind is HourlyCounts:
+                    for counts in group:
+                        self._replace_hour(cursor, counts)
+                    outcome.hours += len(group)
                 else:
                     for erasure in group:
                         outcome.erased_events += self._erase(cursor, erasure.face_id)
@@ -665,6 +748,34 @@ class EventStore:
                 DeadLetter(str(source), str(position), str(reason), bytes(payload), int(received), face_id)
                 for source, position, reason, payload, received, face_id in cursor.fetchall()
             ]
+
+    def _replace_hour(self, cursor: Any, counts: HourlyCounts) -> None:
+        """The camera's hour becomes exactly ``counts`` (cells it no longer has go)."""
+        rows = hourly_count_rows(counts)
+        mark = self.dialect.placeholder
+        cursor.execute(
+            f"DELETE FROM {HOURLY_COUNTS_TABLE.name} WHERE camera_id = {mark} AND hour_ns = {mark}",
+            (counts.camera_id, int(counts.hour_ns)),
+        )
+        if rows:
+            cursor.executemany(self._insert_hour_sql, rows)
+
+    def read_hourly_counts(self) -> list[HourlyCounts]:
+        """Every stored hour, by camera and hour, its cells by age bucket and gender."""
+        with self._transaction() as cursor:
+            cursor.execute(
+                "SELECT camera_id, hour_ns, age_bucket, gender, sightings, customers "
+                f"FROM {HOURLY_COUNTS_TABLE.name} ORDER BY camera_id, hour_ns, age_bucket, gender"
+            )
+            rows = cursor.fetchall()
+        return [
+            HourlyCounts(
+                str(camera_id),
+                int(hour_ns),
+                tuple(HourCell(str(b), str(g), int(s), int(c)) for *_, b, g, s, c in cells),
+            )
+            for (camera_id, hour_ns), cells in itertools.groupby(rows, key=lambda row: (row[0], row[1]))
+        ]
 
     def erased_face_ids(self) -> set[int]:
         """Face IDs erased within the retention window: their events are never written again."""

@@ -8,6 +8,11 @@ know instead of guessing at renamed fields, and values the event schema does not
 
 An erasure travels on the same topic as a tombstone: key ``face:<id>`` (decimal, ASCII), null
 value, meaning "erase this face ID everywhere"; ``events_to_db`` applies it to the event store.
+
+In aggregates-only mode (``events_out``'s ``payload: hourly_counts``) the topic carries no events,
+only one record per camera and UTC hour: key ``counts:<camera>:<hour>`` (``2024-05-01T09:00:00Z``),
+value the JSON of the hour's full counts with ``"kind": "hourly_counts"``; a later record of the
+same key replaces the earlier one (compaction keeps the last). :func:`decode_record` reads both kinds.
 """
 
 from __future__ import annotations
@@ -16,18 +21,30 @@ import json
 import math
 import re
 import reprlib
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
+from datetime import UTC, datetime
 from typing import Any
 
 from face_common.faces import Box, FaceEvent
 from face_common.settings import setting
-from face_sink.schema import BIGINT_RANGE, InvalidEvent, validate_event
+from face_sink.schema import (
+    BIGINT_RANGE,
+    HourCell,
+    HourlyCounts,
+    InvalidEvent,
+    hourly_count_rows,
+    validate_event,
+)
 
+from kafka_bridge.aggregates import HOUR_CELLS
 from kafka_bridge.connection import KafkaSettings
 from kafka_bridge.topics import EVENTS_RETENTION_MS, EVENTS_TOPIC
 
 EVENT_SCHEMA_VERSION = 1
 ERASURE_KEY_PREFIX = b"face:"
+HOURLY_COUNTS_KIND = "hourly_counts"
+HOURLY_COUNTS_KEY_PREFIX = b"counts:"
+_CELL_FIELDS = sorted(f.name for f in fields(HourCell))
 _ERASURE_KEY = re.compile(re.escape(ERASURE_KEY_PREFIX) + rb"(0|[1-9][0-9]{0,18})")
 
 
@@ -78,9 +95,69 @@ def _null_is_nan(value: Any) -> Any:
     return math.nan if value is None else value
 
 
+def hour_text(hour_ns: int) -> str:
+    """An hour as ISO 8601 UTC, ``2024-05-01T09:00:00Z``: the key's and the value's readable hour."""
+    return datetime.fromtimestamp(hour_ns // 10**9, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def encode_hourly_counts(counts: HourlyCounts) -> tuple[bytes, bytes]:
+    """``(key, value)`` of the record holding one camera's hour: numbers only, no face ID."""
+    hour = hour_text(counts.hour_ns)
+    body = {
+        "schema_version": EVENT_SCHEMA_VERSION,
+        "kind": HOURLY_COUNTS_KIND,
+        "camera_id": counts.camera_id,
+        "hour": hour,
+        "hour_ns": counts.hour_ns,
+        "cells": [asdict(cell) for cell in counts.cells],
+    }
+    key = HOURLY_COUNTS_KEY_PREFIX + f"{counts.camera_id}:{hour}".encode()
+    return key, json.dumps(body, separators=(",", ":")).encode()
+
+
+def decode_record(value: bytes | None) -> FaceEvent | HourlyCounts:
+    """The event or the hourly counts in a record value (told apart by ``kind``; events have none);
+    :class:`EventRecordError` for anything else, :class:`InvalidEventRecord` for values the schema
+    refuses."""
+    body = _read_body(value)
+    kind = body.get("kind")
+    if kind == HOURLY_COUNTS_KIND:
+        return _hourly_counts(body)
+    if kind is not None:
+        raise EventRecordError(f"record of unknown kind {reprlib.repr(kind)}")
+    return _event(body)
+
+
+def _hourly_counts(body: dict[str, Any]) -> HourlyCounts:
+    try:
+        cells = body["cells"]
+        if not isinstance(cells, list) or not all(
+            isinstance(c, dict) and sorted(c) == _CELL_FIELDS for c in cells
+        ):
+            raise InvalidEventRecord(f"hourly counts have malformed cells: {reprlib.repr(cells)}")
+        counts = HourlyCounts(body["camera_id"], body["hour_ns"], tuple(HourCell(**c) for c in cells))
+        hour = body["hour"]
+    except KeyError as missing:
+        raise EventRecordError(f"hourly-counts record lacks field {missing}") from None
+    try:
+        hourly_count_rows(counts)
+    except InvalidEvent as bad:
+        raise InvalidEventRecord(f"hourly counts have a malformed field: {bad}") from None
+    if hour != hour_text(counts.hour_ns):
+        raise InvalidEventRecord(f"hour {reprlib.repr(hour)} is not hour_ns {counts.hour_ns}")
+    if unknown := sorted({(c.age_bucket, c.gender) for c in counts.cells} - set(HOUR_CELLS)):
+        raise InvalidEventRecord(f"hourly counts have unknown age buckets or genders: {unknown}")
+    return counts
+
+
 def decode_event(value: bytes | None) -> FaceEvent:
     """The event in a record value; :class:`EventRecordError` for anything else
     (:class:`InvalidEventRecord` when it is JSON of the right shape with values the schema refuses)."""
+    return _event(_read_body(value))
+
+
+def _read_body(value: bytes | None) -> dict[str, Any]:
+    """The JSON object of a record of this schema version."""
     try:
         body = json.loads(value or b"", parse_constant=_refuse_constant)
     except (ValueError, RecursionError) as err:  # also: bad UTF-8, numbers of over 4300 digits
@@ -92,6 +169,10 @@ def decode_event(value: bytes | None) -> FaceEvent:
         raise EventRecordError(
             f"event schema version {reprlib.repr(version)}, this code reads {EVENT_SCHEMA_VERSION}"
         )
+    return body
+
+
+def _event(body: dict[str, Any]) -> FaceEvent:
     try:
         box = body["box"]
         if not isinstance(box, list) or len(box) != 4:

@@ -8,7 +8,8 @@ the database host or any server without ROS, and its life is a process's (system
 (several instances share the partitions) with ``enable.auto.commit`` off, and for each batch:
 
 1. reads each record (``event_record``): an event, validated against the schema; a tombstone
-   (key ``face:<id>``, null value): erase that face ID; anything else (not JSON, an unknown
+   (key ``face:<id>``, null value): erase that face ID; a camera's hourly counts (aggregates-only
+   mode): they replace that camera's hour in ``face_hourly_counts``; anything else (not JSON, an unknown
    version, a missing field, a wrong type, a value out of its column's range) becomes a dead
    letter with the reason: counted, logged, never written clipped, never a crash;
 2. applies the batch in its order in ONE database transaction (``EventStore.apply``): events,
@@ -44,6 +45,7 @@ from types import FrameType
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from face_common.faces import FaceEvent
 from face_sink.mysql_store import (
     DatabaseUrlError,
     describe_database,
@@ -52,10 +54,10 @@ from face_sink.mysql_store import (
     parse_mysql_url,
     sqlite_path,
 )
-from face_sink.schema import BatchOutcome, DeadLetter, Erasure, EventStore, Incoming
+from face_sink.schema import BatchOutcome, DeadLetter, Erasure, EventStore, HourlyCounts, Incoming
 
 from kafka_bridge.connection import ConnectionConfigError, client_config, describe
-from kafka_bridge.event_record import EventRecordError, InvalidEventRecord, decode_event, erased_face_id
+from kafka_bridge.event_record import EventRecordError, InvalidEventRecord, decode_record, erased_face_id
 from kafka_bridge.topics import EVENTS_TOPIC, ensure_topics, events_topic
 
 DATABASE_URL_ENV = "FACE_DATABASE_URL"
@@ -64,7 +66,7 @@ LOG_EVERY_S = 5.0
 
 log = logging.getLogger("events_to_db")
 
-StoreItem = Incoming | DeadLetter | Erasure
+StoreItem = Incoming | DeadLetter | Erasure | HourlyCounts
 
 
 class DatabaseRefused(RuntimeError):
@@ -76,8 +78,9 @@ class SinkCounters:
     """Every counter of the ``stats:`` line but ``pending``."""
 
     received: int = 0
-    """Records consumed: events, tombstones and bad records."""
+    """Records consumed: events, tombstones, hourly counts and bad records."""
     written: int = 0
+    """New event rows, and hourly-count records (each replaces its camera's hour, a replay too)."""
     duplicates: int = 0
     """Events stored before with the same content (replays): harmless."""
     collisions: int = 0
@@ -196,7 +199,8 @@ class EventsToDatabase:
         try:
             if value is None:
                 return self._tombstone(record.key())
-            return Incoming(decode_event(value), source, position, value)
+            read = decode_record(value)
+            return Incoming(read, source, position, value) if isinstance(read, FaceEvent) else read
         except EventRecordError as err:
             kind = "invalid" if isinstance(err, InvalidEventRecord) else "undecodable"
             setattr(self.counters, kind, getattr(self.counters, kind) + 1)
@@ -271,7 +275,7 @@ class EventsToDatabase:
 
     def _count(self, outcome: BatchOutcome, erased_ids: list[int]) -> None:
         counters = self.counters
-        counters.written += outcome.inserted
+        counters.written += outcome.inserted + outcome.hours
         counters.duplicates += outcome.duplicates
         counters.collisions += len(outcome.collisions)
         counters.dead_letters += outcome.dead_letters
