@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from events_to_db_support import FakeRecord, sink_with
 from face_common.faces import UNKNOWN_FACE_ID, Box, FaceEvent
-from face_sink.schema import HOUR_NS, HourlyCounts, open_sqlite_store
+from face_sink.schema import HOUR_NS, HourlyCounts, InvalidEvent, open_sqlite_store
 from face_sink.spool import SpoolError
 from kafka_bridge.aggregates import HOUR_CELLS, OpenHours, count_hour, hour_of
 from kafka_bridge.event_record import (
@@ -112,6 +112,14 @@ def test_a_replayed_frame_counts_once_and_an_erased_id_is_forgotten(tmp_path: Pa
     assert nonzero(hours.counts()[0]) == {("25-34", "male"): (1, 1), ("18-24", "female"): (1, 1)}
     assert hours.erase(4) == 1
     assert nonzero(hours.counts()[0]) == {("25-34", "male"): (1, 1)}
+    hours.close()
+
+
+def test_a_frame_the_event_schema_refuses_counts_nothing(tmp_path: Path) -> None:
+    hours = OpenHours(tmp_path / "hours.sqlite")
+    with pytest.raises(InvalidEvent, match=r"age 150\.0 is not"):
+        hours.add(CAM, HOUR, [event(0, 3), event(0, 4, 150.0, index=1)], Published())
+    assert hours.counts() == []
     hours.close()
 
 

@@ -44,16 +44,29 @@ def counted(statuses: list, wanted: int, counter: str = "counted") -> bool:
 
 
 def run_events_out(
-    ros_graph: RosProcesses, publisher, camera: str, params: dict, frames: list, faces: int, late: int = 0
+    ros_graph: RosProcesses,
+    publisher,
+    camera: str,
+    params: dict,
+    frames: list,
+    faces: int,
+    late: int = 0,
+    bad: int = 0,
 ) -> str:
-    """Start events_out, publish ``frames``, wait until it counted ``faces`` and ``late`` frames,
-    stop it; its log."""
+    """Start events_out, publish ``frames``, wait until it counted ``faces``, ``late`` and ``bad``
+    frames, stop it; its log."""
     health = ros_graph.diagnostics(f"/{camera}/events_out")
     node = ros_graph.start("kafka_bridge", "events_out", namespace=camera, **params)
     assert wait_until(lambda: publisher.get_subscription_count() >= 1, TIMEOUT_S)
     for message in frames:
         publisher.publish(message)
-    done = wait_until(lambda: counted(health, faces) and counted(health, late, "late"), TIMEOUT_S)
+    done = wait_until(
+        lambda: all(
+            counted(health, n, name)
+            for n, name in ((faces, "counted"), (late, "late"), (bad, "bad_messages"))
+        ),
+        TIMEOUT_S,
+    )
     log = stop(node)
     assert done, log
     assert wait_until(lambda: publisher.get_subscription_count() == 0, TIMEOUT_S)
@@ -81,19 +94,21 @@ def test_hourly_counts_mode_sends_only_counts_and_events_to_db_stores_them(
     faces = ros_graph.node.create_publisher(
         FacesMsg, f"/{camera}/faces_attributed", QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
     )
+    closing = frame(camera, HOUR + HOUR_NS, (A, 31.0, "male"), (C, math.nan, ""))  # the first hour
     before_restart = [
         frame(
             camera, HOUR + SECOND, (A, 30.0, "male"), (B, 20.0, "female"), (UNKNOWN_FACE_ID, 50.0, "female")
         ),
         frame(camera, HOUR + 2 * SECOND, (A, 32.0, "male"), (UNKNOWN_FACE_ID, math.nan, "")),
-        frame(camera, HOUR + HOUR_NS, (A, 31.0, "male"), (C, math.nan, "")),  # closes the first hour
+        frame(camera, HOUR + 3 * SECOND, (B, 150.0, "female")),  # no event holds it: dropped, counted
+        closing,
     ]
     after_restart = [
         frame(camera, HOUR + HOUR_NS + SECOND, (C, 60.0, "female"), (D, 40.0, "male")),
-        before_restart[2],  # consumed again after the restart: counted once
-        frame(camera, HOUR + 3 * SECOND, (LATE, 25.0, "male")),  # the first hour is sent: late
+        closing,  # consumed again after the restart: counted once
+        frame(camera, HOUR + 4 * SECOND, (LATE, 25.0, "male")),  # the first hour is sent: late
     ]
-    log = run_events_out(ros_graph, faces, camera, params, before_restart, faces=7)
+    log = run_events_out(ros_graph, faces, camera, params, before_restart, faces=7, bad=1)
     assert exit_counters(log)["delivered"] == 2, log  # the closed first hour, the open one at the stop
     log = run_events_out(ros_graph, faces, camera, params, after_restart, faces=4, late=1)
     assert "continuing the open hours of cameras" in log

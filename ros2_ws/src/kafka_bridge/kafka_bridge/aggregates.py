@@ -25,7 +25,7 @@ from pathlib import Path
 
 from face_analytics.stats import AGE_BUCKET_LABELS, GENDER_CLASSES, UNKNOWN_AGE, age_bucket, customer_profiles
 from face_common.faces import Box, FaceEvent
-from face_sink.schema import HOUR_NS, HourCell, HourlyCounts
+from face_sink.schema import HOUR_NS, HourCell, HourlyCounts, validate_event
 from face_sink.spool import SpoolError
 from face_sink.visits import UNKNOWN_GENDER
 
@@ -99,7 +99,11 @@ class OpenHours:
         """Count one frame's events (none: the frame still closes an earlier hour); False for a
         late frame, not counted. A frame of a later hour first hands the open hour's final counts
         to ``publish``, and only then are that hour's events forgotten. A frame seen before (the
-        same camera, stamp and face index) counts once."""
+        same camera, stamp and face index) counts once. :class:`~face_sink.schema.InvalidEvent`,
+        nothing counted, for a frame with a value the event schema refuses: the same check as
+        every event writer's, so no hour holds what an event could not."""
+        for event in events:
+            validate_event(event)
         hour = hour_of(stamp_ns)
         open_hour = self._open_hour(camera_id)
         if open_hour is not None and hour < open_hour:

@@ -36,7 +36,7 @@ from face_common.faces import FaceEvent
 from face_common.graph_node import run_node
 from face_common.ros_msgs import FacesMsg, frame_faces_from_msg
 from face_common.settings import setting
-from face_sink.schema import HourlyCounts
+from face_sink.schema import HourlyCounts, InvalidEvent
 from face_sink.spool import DEFAULT_SPOOL_PATH, SpoolError, node_spool_path
 from identity_node.erasure import ERASED_FACES_QOS, ERASED_FACES_TOPIC
 from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -148,6 +148,9 @@ class EventsOutNode(BridgeNode):
             return
         try:
             counted = self.hours.add(frame.camera_id, frame.stamp_ns, events, self._send_counts)
+        except InvalidEvent as bad:
+            self.report_problem("bad_messages", f"dropping a frame of {frame.camera_id}: {bad}")
+            return
         except sqlite3.Error as err:  # the disk under the open hours is full or failing
             self.report_problem("dropped", f"faces not counted: {self.hours.path}: {err}", len(events), True)
             return
