@@ -7,8 +7,8 @@ import math
 import pytest
 from face_analytics.journeys import TransitionMatrix
 from face_analytics.plots import plot_age_by_face, plot_dwell, plot_gender_by_age, plot_journeys
-from face_analytics.stats import summarize
 from face_common.faces import Box, FaceEvent
+from face_sink.stats import summarize
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 from face_analytics.journeys import in_period, journey_counts, transition_matrix
-from face_analytics.stats import summarize
 from face_analytics.visit_stats import repeat_customers, store_visits, utc_day
 from face_common.faces import Box, FaceEvent
 from face_eval import scenario
 from face_sink.schema import open_sqlite_store
+from face_sink.stats import summarize
 from playwright.sync_api import Browser, Page, sync_playwright
 from store_day import ADMIN_TOKEN, DAY, END, HOUR, STAFF_TOKEN, START, S
 from three_camera_day import EVENTS, VISIT_GAP_S

@@ -11,11 +11,11 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
+from face_sink.stats import GENDER_CLASSES, CustomerProfile, Summary
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from face_analytics.journeys import Pair, TransitionMatrix
-from face_analytics.stats import GENDER_CLASSES, CustomerProfile, Summary
 
 GENDER_COLOURS = {"female": "tab:red", "male": "tab:blue", "unknown": "tab:gray"}
 MAX_LABELLED_FACES = 40

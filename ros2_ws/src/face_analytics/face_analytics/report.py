@@ -6,7 +6,7 @@ and ISO week, dwell time per camera and age/gender bucket, the most common journ
 cameras, transition counts and times between cameras; and a heat map per camera. Writes
 ``age_by_face.png`` (Fig. 10), ``gender_by_age.png`` (Fig. 11), ``dwell.png``, ``journeys.png`` and
 ``heat_<camera>.png``. ``--start``/``--end`` restrict every section to a period: events by their
-stamp, visits by their start. The numbers come from ``face_analytics.stats``,
+stamp, visits by their start. The numbers come from ``face_sink.stats``,
 ``face_analytics.visit_stats``, ``face_analytics.journeys`` and ``face_analytics.heatmap``; this
 module only reads the store and formats.
 """
@@ -30,6 +30,7 @@ from face_sink.mysql_store import (
     open_existing_store,
 )
 from face_sink.schema import EventStore, utc_text
+from face_sink.stats import Summary, TableRow, summarize, table_rows
 
 from face_analytics.heatmap import background_image, camera_heat, render
 from face_analytics.journeys import (
@@ -43,7 +44,6 @@ from face_analytics.journeys import (
     transition_seconds,
 )
 from face_analytics.plots import plot_age_by_face, plot_dwell, plot_gender_by_age, plot_journeys
-from face_analytics.stats import Summary, TableRow, summarize, table_rows
 from face_analytics.visit_stats import (
     DwellRow,
     RepeatRow,

@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
+from face_sink.stats import age_bucket
 from face_sink.visits import UNKNOWN_GENDER, Visit
-
-from face_analytics.stats import age_bucket
 
 NS_PER_DAY = 86_400 * 10**9
 

@@ -3,7 +3,7 @@
 A period (``start``/``end``, ISO 8601, no zone = UTC) and an optional camera select the data exactly
 as ``face_report --start --end --camera-id`` does: events by stamp, visits by their start, store
 visits merged from all of the camera's visits and then kept by start. The summary, repeat customers,
-dwell, journeys and heat maps then come from ``face_analytics.stats``, ``visit_stats``,
+dwell, journeys and heat maps then come from ``face_sink.stats``, ``visit_stats``,
 ``journeys`` and ``heatmap``, so the page and the printed report cannot disagree. Only "visits per
 hour" and "customers now" are the dashboard's own views, and they count the same store visits and
 the same ``summarize``. NaN (an age never estimated) becomes null: JSON has no NaN.
@@ -26,7 +26,6 @@ from face_analytics.journeys import (
     transition_seconds,
 )
 from face_analytics.report import HEAT_HEIGHT, HEAT_WIDTH
-from face_analytics.stats import CustomerProfile, Summary, customer_profiles, summarize
 from face_analytics.visit_stats import (
     StoreVisit,
     dwell_by,
@@ -39,6 +38,7 @@ from face_analytics.visit_stats import (
 )
 from face_common.faces import FaceEvent
 from face_sink.schema import EventStore
+from face_sink.stats import CustomerProfile, Summary, customer_profiles, summarize
 from face_sink.visits import Visit
 from pydantic import BaseModel
 

@@ -6,7 +6,7 @@ scenario frames by their stamp (frame ``i`` was captured at ``start + i / fps``,
 stamps it) and matched one-to-one to the ground-truth face boxes at IoU 0.5, as the detection
 tests count (``face_common.geometry``). A matched box is a *sighting*: this person carried this
 face ID in this frame. Sightings give identity consistency over time; the events of each face ID,
-cut into visits by the report's own rule (``face_analytics.stats``), give visits, dwell times and
+cut into visits by the report's own rule (``face_sink.stats``), give visits, dwell times and
 repeat customers, compared with ``visits.csv``.
 
 A day of several cameras is matched camera by camera (an event's ``camera_id`` is the scenario's
@@ -32,11 +32,11 @@ from typing import Any
 from camera_node.sources import FrameClock, parse_start
 from face_analytics.heatmap import accumulate, blurred, mass_within, time_weights
 from face_analytics.journeys import Pair, transition_matrix
-from face_analytics.stats import summarize
 from face_analytics.visit_stats import StoreVisit, store_visits
 from face_common.faces import UNKNOWN_FACE_ID, Box, FaceEvent
 from face_common.geometry import match_greedy
 from face_sink.mysql_store import open_existing_store
+from face_sink.stats import summarize
 from face_sink.visits import Visit as CameraVisit
 from face_sink.visits import visit_spans, visits_from_events
 

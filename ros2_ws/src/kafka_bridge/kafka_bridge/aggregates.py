@@ -23,10 +23,10 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from face_analytics.stats import AGE_BUCKET_LABELS, GENDER_CLASSES, UNKNOWN_AGE, age_bucket, customer_profiles
 from face_common.faces import Box, FaceEvent
 from face_sink.schema import HOUR_NS, HourCell, HourlyCounts, validate_event
 from face_sink.spool import SpoolError
+from face_sink.stats import AGE_BUCKET_LABELS, GENDER_CLASSES, UNKNOWN_AGE, age_bucket, customer_profiles
 from face_sink.visits import UNKNOWN_GENDER
 
 NO_BOX = Box(0, 0, 0, 0)

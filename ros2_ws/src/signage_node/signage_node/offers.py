@@ -3,7 +3,7 @@
 A shop writes its rules in a YAML file (``config/offers.example.yaml`` explains the format); the
 first rule whose conditions all hold wins, and the last rule must have none, so everyone gets an
 answer (its ``offer`` may be ``null``: explicitly nothing). Conditions: age (a range in completed
-years, or ``face_analytics.stats`` age buckets, so the screen and the store report speak of the same
+years, or ``face_sink.stats`` age buckets, so the screen and the store report speak of the same
 groups), gender, loyalty (earlier visits of the face ID) and a local time-of-day window, which may
 run over midnight. An attribute not known yet (no age or gender estimated, no face ID) only
 satisfies rules that do not ask about it, so nobody gets a targeted offer on a guess.
@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from face_analytics.stats import AGE_BUCKET_LABELS, age_bucket
 from face_common.faces import GENDERS
+from face_sink.stats import AGE_BUCKET_LABELS, age_bucket
 
 ANY_GENDER = "any"
 _CLOCK = r"([01]\d|2[0-3]):([0-5]\d)"

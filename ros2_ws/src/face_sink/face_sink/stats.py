@@ -1,4 +1,7 @@
-"""Pure aggregation of face events into the store report's numbers (no I/O, no plotting).
+"""Pure aggregation of face events into customers, age buckets and the report's summary (no I/O).
+
+It lives with the event store, below every package that counts customers (the report, the
+dashboard, signage, the hourly counts of events_out), so none of them depends on another.
 
 A face ID stands for one (anonymous) customer. Per-frame age and gender estimates are noisy, so a
 customer's age is the median of its estimates and its gender the majority of its estimates. A
@@ -15,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from face_common.faces import GENDERS, UNKNOWN_FACE_ID, FaceEvent
+
 from face_sink.visits import UNKNOWN_GENDER, majority_gender, visit_spans
 
 GENDER_CLASSES = (*GENDERS, UNKNOWN_GENDER)

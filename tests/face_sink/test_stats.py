@@ -5,14 +5,14 @@ from __future__ import annotations
 import math
 
 import pytest
-from face_analytics.stats import (
+from face_common.faces import UNKNOWN_FACE_ID, Box, FaceEvent
+from face_sink.stats import (
     age_bucket,
     count_visits,
     customer_profiles,
     summarize,
     table_rows,
 )
-from face_common.faces import UNKNOWN_FACE_ID, Box, FaceEvent
 from face_sink.visits import majority_gender, visit_spans
 
 S = 10**9
