@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+from face_common.erasure import ERASED_FACES_QOS, ERASED_FACES_TOPIC
 from face_common.faces import FaceEvent, FrameFaces
 from face_common.images import array_to_image_msg
 from face_common.ros_msgs import FACES_QOS, FacesMsg, frame_faces_to_msg, frame_header
@@ -17,7 +18,6 @@ from face_sink.crop_archive import CropArchive
 from face_sink.schema import open_sqlite_store
 from graph_launcher.command_line import resolve_executable
 from identity_node.descriptor import DEFAULT_DESCRIPTOR_BACKEND, DESCRIPTOR_BACKENDS, DESCRIPTOR_SIZE
-from identity_node.erasure import ERASED_FACES_QOS, ERASED_FACES_TOPIC
 from identity_node.gallery import FaceGallery
 from rclpy.qos import qos_profile_sensor_data
 from ros_processes import RosProcesses, exit_counters, stop, wait_until

@@ -13,11 +13,11 @@ from collections import Counter
 from pathlib import Path
 
 from confluent_kafka import Consumer
+from face_common.erasure import ERASED_FACES_QOS, ERASED_FACES_TOPIC
 from face_common.faces import Box, Face, FrameFaces, FrameRef
 from face_common.health import Level
 from face_common.ros_msgs import FacesMsg, frame_faces_to_msg
 from face_sink.spool import Spool
-from identity_node.erasure import ERASED_FACES_QOS, ERASED_FACES_TOPIC
 from kafka_bridge.event_record import decode_event
 from kafka_bridge.local_broker import LocalBroker, free_port
 from kafka_bridge.topics import ensure_topics, events_topic

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import rclpy
+from face_common.erasure import DEFAULT_ERASE_SERVICE
 from face_detect_node.annotation import AnnotatedFrameWriter
 from face_msgs.srv import EraseFace
 from face_sink.crop_archive import CropArchive
@@ -31,7 +32,6 @@ from face_sink.mysql_store import (
     open_existing_store,
 )
 from identity_node.descriptor import DEFAULT_DESCRIPTOR_BACKEND, DESCRIPTOR_BACKENDS, DESCRIPTOR_SIZE
-from identity_node.erasure import DEFAULT_ERASE_SERVICE
 from identity_node.gallery import FaceGallery
 from identity_node.gallery_store import GalleryFormatError, GalleryInUseError
 from rclpy.executors import SingleThreadedExecutor

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from face_common.erasure import DEFAULT_ERASE_SERVICE
 from face_sink.schema import DEFAULT_SQLITE_PATH
 from face_sink.visits import DEFAULT_VISIT_GAP_S
 from identity_node.descriptor import DEFAULT_DESCRIPTOR_BACKEND, DESCRIPTOR_BACKENDS
-from identity_node.erasure import DEFAULT_ERASE_SERVICE
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from signage_node.screen import SignageSettings
 

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from face_common.erasure import ERASED_FACES_QOS, ERASED_FACES_TOPIC
 from face_common.faces import FrameFaces
 from face_common.graph_node import GraphNode, run_node
 from face_common.images import array_to_image_msg, image_msg_to_array
 from face_common.ros_msgs import FACES_QOS, NS_PER_S, FacesMsg, frame_faces_from_msg, frame_ref
-from identity_node.erasure import ERASED_FACES_QOS, ERASED_FACES_TOPIC
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
 from std_msgs.msg import Int64

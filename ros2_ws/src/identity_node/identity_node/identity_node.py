@@ -11,7 +11,7 @@ should run in its own process (not in a shared component container).
 The node owns the gallery file, so erasure goes through it while it runs: the ``erase_service``
 (``face_msgs/srv/EraseFace``) drops one ID from the gallery in memory and on disk, makes the
 tracks holding it start over, and announces the ID on ``/erased_faces`` (see
-:mod:`identity_node.erasure`) for the graph's other stores. Retention: every
+:mod:`face_common.erasure`) for the graph's other stores. Retention: every
 ``RETENTION_CHECK_PERIOD_S`` (and at start) the sightings are saved and, with
 ``descriptor_max_age_days`` set, the descriptors of IDs not seen for that long are dropped.
 """
@@ -22,6 +22,7 @@ import sqlite3
 from dataclasses import dataclass
 from functools import partial
 
+from face_common.erasure import DEFAULT_ERASE_SERVICE, ERASED_FACES_QOS, ERASED_FACES_TOPIC
 from face_common.graph_node import GraphNode, run_node
 from face_common.ros_msgs import FACES_QOS, FacesMsg, frame_faces_from_msg, frame_faces_to_msg
 from face_common.settings import setting
@@ -29,7 +30,6 @@ from face_msgs.srv import EraseFace
 from rclpy.publisher import Publisher
 from std_msgs.msg import Int64
 
-from identity_node.erasure import DEFAULT_ERASE_SERVICE, ERASED_FACES_QOS, ERASED_FACES_TOPIC
 from identity_node.gallery_store import GalleryFormatError, GalleryInUseError
 from identity_node.identification import FaceIdentifier, IdentitySettings
 

@@ -32,13 +32,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from confluent_kafka import KafkaError, Producer
+from face_common.erasure import ERASED_FACES_QOS, ERASED_FACES_TOPIC
 from face_common.faces import FaceEvent
 from face_common.graph_node import run_node
 from face_common.ros_msgs import FacesMsg, frame_faces_from_msg
 from face_common.settings import setting
 from face_sink.schema import HourlyCounts, InvalidEvent
 from face_sink.spool import DEFAULT_SPOOL_PATH, SpoolError, node_spool_path
-from identity_node.erasure import ERASED_FACES_QOS, ERASED_FACES_TOPIC
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Int64
 

@@ -3,8 +3,9 @@
 ``face_erase`` (or any ROS client) calls :data:`DEFAULT_ERASE_SERVICE` (``face_msgs/srv/EraseFace``)
 on the running identity node, which drops the ID from the gallery it holds and then publishes the
 ID on :data:`ERASED_FACES_TOPIC`, so every other store of the graph forgets it too: the annotator
-deletes its saved frames, the events bridge sends a Kafka tombstone. A module of its own, with no
-model or gallery import, so those nodes can share these names without loading the identity stage.
+deletes its saved frames, the events bridge sends a Kafka tombstone. It lives in face_common, which
+every node package depends on, so those nodes share these names without depending on the
+identity stage (or on each other).
 """
 
 from __future__ import annotations
