@@ -18,10 +18,11 @@ whose source keeps the records itself.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from face_common.owned_sqlite import immediate_transaction, open_owned
 
 MEMORY = ":memory:"
 DEFAULT_SPOOL_PATH = "out/spool/{domain}/{node}.sqlite"
@@ -64,31 +65,20 @@ class Spool:
         if self.path != MEMORY:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         # No busy wait: a spool held by another process is a configuration error, not a delay.
-        self._connection = sqlite3.connect(self.path, timeout=0.0, isolation_level=None)
         try:
-            # Exclusive before WAL: the lock is taken by the first write below and kept until close.
-            self._connection.execute("PRAGMA locking_mode=EXCLUSIVE")
-            self._connection.execute("PRAGMA journal_mode=WAL")
-            self._connection.execute("PRAGMA synchronous=FULL")
-            with self._transaction():
-                self._connection.execute(
-                    "CREATE TABLE IF NOT EXISTS spool "
-                    "(seq INTEGER PRIMARY KEY AUTOINCREMENT, key BLOB NOT NULL, value BLOB)"
-                )
-            (self._count,) = self._connection.execute("SELECT COUNT(*) FROM spool").fetchone()
+            self._connection = open_owned(self.path)
+            try:
+                with immediate_transaction(self._connection):
+                    self._connection.execute(
+                        "CREATE TABLE IF NOT EXISTS spool "
+                        "(seq INTEGER PRIMARY KEY AUTOINCREMENT, key BLOB NOT NULL, value BLOB)"
+                    )
+                (self._count,) = self._connection.execute("SELECT COUNT(*) FROM spool").fetchone()
+            except BaseException:
+                self._connection.close()
+                raise
         except sqlite3.Error as err:
-            self._connection.close()
             raise SpoolError(f"cannot use spool {self.path}: {err} (is another node using it?)") from None
-
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self._connection.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._connection.execute("ROLLBACK")
-            raise
-        self._connection.execute("COMMIT")
 
     def __len__(self) -> int:
         return self._count
@@ -105,7 +95,7 @@ class Spool:
         taken = records[: max(self.capacity - self._count, 0)]
         if not taken:
             return []
-        with self._transaction():
+        with immediate_transaction(self._connection):
             insert = "INSERT INTO spool (key, value) VALUES (?, ?)"
             seqs = [self._connection.execute(insert, record).lastrowid for record in taken]
         self._count += len(seqs)
@@ -124,7 +114,7 @@ class Spool:
         if not done:
             return
         before = self._connection.total_changes
-        with self._transaction():
+        with immediate_transaction(self._connection):
             self._connection.executemany("DELETE FROM spool WHERE seq = ?", done)
         self._count -= self._connection.total_changes - before
 

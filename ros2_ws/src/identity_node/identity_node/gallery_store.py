@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from face_common.owned_sqlite import immediate_transaction, open_owned
 
 SCHEMA_VERSION = 2
 """2 added ``face_last_seen``; a version-1 file is upgraded on open (its IDs count as seen then)."""
@@ -75,22 +75,21 @@ class GalleryStore:
         self._descriptor_size = descriptor_size
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: transactions are exactly the explicit BEGIN/COMMIT below.
-        self._conn = sqlite3.connect(str(path), isolation_level=None, timeout=1.0)
         try:
-            self._conn.execute("PRAGMA locking_mode=EXCLUSIVE")  # before WAL: no shared-memory index
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=FULL")
-            self._conn.execute("PRAGMA secure_delete=ON")
-            with self._transaction():  # the first write takes the exclusive lock, held until close
-                # statement by statement: executescript() would commit the transaction first
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        self._conn.execute(statement)
-                self._check_or_init_meta(descriptor_kind)
-        except BaseException as err:
-            self._conn.close()  # also releases the lock when the file is refused
-            if isinstance(err, sqlite3.OperationalError) and "locked" in str(err):
+            self._conn = open_owned(path, timeout_s=1.0)
+            try:
+                self._conn.execute("PRAGMA secure_delete=ON")
+                with immediate_transaction(self._conn):  # the first write takes the lock, held until close
+                    # statement by statement: executescript() would commit the transaction first
+                    for statement in _SCHEMA.split(";"):
+                        if statement.strip():
+                            self._conn.execute(statement)
+                    self._check_or_init_meta(descriptor_kind)
+            except BaseException:
+                self._conn.close()  # also releases the lock when the file is refused
+                raise
+        except sqlite3.OperationalError as err:
+            if "locked" in str(err):
                 raise GalleryInUseError(f"gallery {path} is open in another process") from err
             raise
 
@@ -116,16 +115,6 @@ class GalleryStore:
                 f"gallery holds {row[1]}-D {row[0]!r} descriptors, not {self._descriptor_size}-D "
                 f"{descriptor_kind!r}: they are not comparable (use another gallery file)"
             )
-
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
 
     def _blob(self, vector: np.ndarray) -> bytes:
         vector = np.asarray(vector, dtype="<f4")
@@ -156,7 +145,7 @@ class GalleryStore:
         """Issue the next face ID with its first descriptor, seen at ``now_ns``, durably; return
         ``(face_id, key)``."""
         blob = self._blob(vector)
-        with self._transaction():
+        with immediate_transaction(self._conn):
             (face_id,) = self._conn.execute(
                 "UPDATE gallery_meta SET last_face_id = last_face_id + 1 RETURNING last_face_id"
             ).fetchone()
@@ -169,7 +158,7 @@ class GalleryStore:
     def add_descriptor(self, face_id: int, vector: np.ndarray, replaces_key: int | None = None) -> int:
         """Store one more descriptor of ``face_id`` (dropping ``replaces_key`` in the same commit)."""
         blob = self._blob(vector)
-        with self._transaction():
+        with immediate_transaction(self._conn):
             if replaces_key is not None:
                 self._conn.execute("DELETE FROM descriptors WHERE descriptor_key = ?", (replaces_key,))
             key = self._conn.execute(
@@ -179,7 +168,7 @@ class GalleryStore:
 
     def mark_seen(self, last_seen_ns: Mapping[int, int]) -> None:
         """Record later sightings of known IDs in one transaction (an earlier time never wins)."""
-        with self._transaction():
+        with immediate_transaction(self._conn):
             self._conn.executemany(
                 "UPDATE face_last_seen SET last_seen_ns = MAX(last_seen_ns, ?) WHERE face_id = ?",
                 [(int(seen), int(face_id)) for face_id, seen in last_seen_ns.items()],
@@ -187,7 +176,7 @@ class GalleryStore:
 
     def erase(self, face_id: int) -> int:
         """Delete every descriptor of ``face_id`` and scrub them from the file; return how many."""
-        with self._transaction():
+        with immediate_transaction(self._conn):
             removed = self._conn.execute("DELETE FROM descriptors WHERE face_id = ?", (face_id,)).rowcount
             self._conn.execute("DELETE FROM face_last_seen WHERE face_id = ?", (face_id,))
         self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -200,7 +189,7 @@ class GalleryStore:
         The counter row is left alone, so a merged ID, like an erased one, is never issued again.
         """
         moved = 0
-        with self._transaction():
+        with immediate_transaction(self._conn):
             for merged, survivor in sorted(survivors.items()):
                 pair = (int(survivor), int(merged))
                 moved += self._conn.execute(

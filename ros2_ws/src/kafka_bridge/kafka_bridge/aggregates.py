@@ -19,11 +19,11 @@ from __future__ import annotations
 import math
 import sqlite3
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from face_common.faces import Box, FaceEvent
+from face_common.owned_sqlite import immediate_transaction, open_owned
 from face_sink.schema import HOUR_NS, HourCell, HourlyCounts, validate_event
 from face_sink.spool import SpoolError
 from face_sink.stats import AGE_BUCKET_LABELS, GENDER_CLASSES, UNKNOWN_AGE, age_bucket, customer_profiles
@@ -61,33 +61,24 @@ class OpenHours:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._connection = sqlite3.connect(self.path, timeout=0.0, isolation_level=None)
         try:
-            for pragma in ("locking_mode=EXCLUSIVE", "journal_mode=WAL", "synchronous=FULL"):
-                self._connection.execute(f"PRAGMA {pragma}")
-            with self._transaction():
-                self._connection.execute(
-                    "CREATE TABLE IF NOT EXISTS open_hours "
-                    "(camera_id TEXT PRIMARY KEY, hour_ns INTEGER NOT NULL)"
-                )
-                self._connection.execute(
-                    "CREATE TABLE IF NOT EXISTS hour_events (camera_id TEXT NOT NULL, "
-                    "stamp_ns INTEGER NOT NULL, face_index INTEGER NOT NULL, face_id INTEGER NOT NULL, "
-                    "age REAL, gender TEXT NOT NULL, PRIMARY KEY (camera_id, stamp_ns, face_index))"
-                )
+            self._connection = open_owned(self.path)
+            try:
+                with immediate_transaction(self._connection):
+                    self._connection.execute(
+                        "CREATE TABLE IF NOT EXISTS open_hours "
+                        "(camera_id TEXT PRIMARY KEY, hour_ns INTEGER NOT NULL)"
+                    )
+                    self._connection.execute(
+                        "CREATE TABLE IF NOT EXISTS hour_events (camera_id TEXT NOT NULL, "
+                        "stamp_ns INTEGER NOT NULL, face_index INTEGER NOT NULL, face_id INTEGER NOT NULL, "
+                        "age REAL, gender TEXT NOT NULL, PRIMARY KEY (camera_id, stamp_ns, face_index))"
+                    )
+            except BaseException:
+                self._connection.close()
+                raise
         except sqlite3.Error as err:
-            self._connection.close()
             raise SpoolError(f"cannot use {self.path}: {err} (is another node using it?)") from None
-
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self._connection.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._connection.execute("ROLLBACK")
-            raise
-        self._connection.execute("COMMIT")
 
     def add(
         self,
@@ -110,7 +101,7 @@ class OpenHours:
             return False
         if open_hour is not None and hour > open_hour:
             publish(self._count(camera_id, open_hour))
-        with self._transaction():
+        with immediate_transaction(self._connection):
             if open_hour != hour:
                 self._connection.execute("DELETE FROM hour_events WHERE camera_id = ?", (camera_id,))
                 self._connection.execute("REPLACE INTO open_hours VALUES (?, ?)", (camera_id, hour))
@@ -137,7 +128,7 @@ class OpenHours:
 
     def erase(self, face_id: int) -> int:
         """Forget a face ID's sightings (right to erasure); returns how many there were."""
-        with self._transaction():
+        with immediate_transaction(self._connection):
             cursor = self._connection.execute("DELETE FROM hour_events WHERE face_id = ?", (face_id,))
         return cursor.rowcount
 
