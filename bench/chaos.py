@@ -79,11 +79,22 @@ DETECT_EVERY = 1
 frame it restarts on (with 3, its detection frames would shift by the restart)."""
 NODE_VICTIMS = ("frames_out", "frames_in", "face_detect", "identity", "agegender", "sink", "events_out")
 VICTIMS = (*NODE_VICTIMS, "events_to_db", "broker", "mariadb")
-AFTER_SPOOL = ("sink", "events_out", "events_to_db", "mariadb")
-"""Kills that should lose nothing: the events are in a spool, Kafka or the database already."""
 BEFORE_SINK = ("frames_in", "face_detect", "identity", "agegender")
 """Kills of the analysis chain: Kafka redelivers what was not acknowledged, the faces topics'
 transient-local histories what a restarted stage missed: nothing should be lost either."""
+READY = {
+    "frames_out": "sending /",
+    "frames_in": "assigned partitions",
+    "face_detect": "subscribed to",
+    "identity": "last_face_id=",
+    "agegender": "backend=",
+    "events_out": "sending events from",
+    "sink": "writing face events to",
+    "events_to_db": "Kafka: bootstrap.servers",
+}
+"""A line each process logs once it works: a kill's window lasts until its victim logged it again."""
+QUIET_S = 20.0
+"""With the camera done, this long without an acknowledgement ends a wait: the rest was lost."""
 LOSSY = ("frames_out", "broker")
 """Kills that may lose frames: the Pi's camera publishes best effort while frames_out is down, and
 the memory-only broker loses the frames it held."""
@@ -101,10 +112,11 @@ class Node:
 
 @dataclass
 class Kill:
-    """One kill: what, at which acknowledged-frame count, and the frames in flight around it."""
+    """One kill: what, once which frame is acknowledged, and the frames in flight around it (from
+    the first not acknowledged to the camera's newest when the victim works again; -1: not done)."""
 
     victim: str
-    at_acked: int
+    at_seq: int
     first_unacked_seq: int = -1
     camera_seq_back: int = -1
     restart_s: float = 0.0
@@ -222,6 +234,11 @@ class Progress:
         while self.context.ok():
             self.executor.spin_once(timeout_sec=0.05)
 
+    def newest(self) -> int:
+        """The newest frame acknowledged (-1: none yet)."""
+        with self.lock:
+            return max(self.acked, default=-1)
+
     def acked_count(self) -> int:
         with self.lock:
             return len(self.acked)
@@ -275,8 +292,8 @@ def offline_events(frames: list[SourceFrame], workdir: Path, fps: float) -> list
 
 
 def plan_kills(rng: random.Random, kills: int, frames: int, groups: Sequence[Sequence[str]]) -> list[Kill]:
-    """``kills`` victims, one of each group first (in random order), then any, each at a random
-    acknowledged-frame count in its own slice of the run's middle three quarters."""
+    """``kills`` victims, one of each group first (in random order), then any, each once a random
+    frame in its own slice of the run's middle three quarters is acknowledged."""
     chosen = rng.sample([rng.choice(group) for group in groups], len(groups))[:kills]
     chosen += [rng.choice(VICTIMS) for _ in range(kills - len(chosen))]
     slice_ = max(1, frames * 3 // 4 // kills)
@@ -437,6 +454,13 @@ class Deployment:
             process.wait()
             self.start(victim)
 
+    def ready(self, name: str) -> bool:
+        """Whether a restarted process is at work again (its log's line for that since the start)."""
+        if name not in READY:
+            return True
+        log = self.log_path(name).read_text(errors="replace")
+        return READY[name] in log[log.rindex(f"=== start {self.starts[name]}") :]
+
     def alive(self, name: str) -> bool:
         return self.processes[name].poll() is None
 
@@ -498,13 +522,15 @@ def score(
     lost = [k for k in expected_by_key if k not in stored_keys]
     report.events_lost = len(lost)
     report.events_extra = sum(1 for k in stored_keys if k not in expected_by_key)
+    # A frame is lost when the sink never acknowledged it or some of its events are missing.
     lost_seqs = Counter(progress.seq(k[1]) for k in lost)
+    lost_seqs.update({seq: 0 for seq in range(max(report.frames_published, 0)) if seq not in progress.acked})
     report.frames_lost = len(lost_seqs)
     for seq, events in sorted(lost_seqs.items()):
         windows = [k for k in report.kills if k.first_unacked_seq <= seq <= k.camera_seq_back]
         kill = min(windows, key=lambda k: k.victim not in LOSSY, default=None)
         if kill is None:
-            report.lost_outside_kills += events
+            report.lost_outside_kills += 1
         else:
             kill.lost_frames += 1
             kill.lost_events += events
@@ -542,19 +568,29 @@ def run_chaos(
         deployment.start_all()
         deadline = time.monotonic() + timeout_s
         for kill in report.kills:
-            if not wait_until(
-                lambda k=kill: progress.acked_count() >= k.at_acked, deadline - time.monotonic()
+            if not follow(
+                deployment, progress, lambda k=kill: progress.newest() >= k.at_seq, deadline, on_progress
             ):
-                raise TimeoutError(f"stuck at {progress.acked_count()} acknowledged frames before {kill}")
-            on_progress(progress.acked_count())
+                break  # the camera is done and the frames left to reach the point were lost
             kill.first_unacked_seq = progress.first_unacked()
             t0 = time.monotonic()
             deployment.kill(kill.victim)
+            mark = progress.camera_seq
+            back = (  # a broker is back when frames flow again: the producers may need a new id
+                (lambda m=mark: progress.newest() > m or not deployment.alive("camera"))
+                if kill.victim == "broker"
+                else (lambda k=kill: deployment.ready(k.victim))
+            )
+            if not wait_until(back, 120.0):
+                raise TimeoutError(
+                    f"{kill.victim} not back after its kill: see {deployment.log_path(kill.victim)}"
+                )
             kill.restart_s = round(time.monotonic() - t0, 2)
             kill.camera_seq_back = progress.camera_seq if deployment.alive("camera") else len(source) - 1
-        settled = settle(deployment, progress, len(source), deadline, on_progress)
+        follow(deployment, progress, lambda: progress.acked_count() >= len(source), deadline, on_progress)
+        time.sleep(5.0)  # events_to_db's last batch
         report.frames_acknowledged = progress.acked_count()
-        report.frames_published = len(source) if settled else -1
+        report.frames_published = camera_published(deployment)
         store = open_store(deployment.mariadb.dsn)
         try:
             stored = store.read_events()
@@ -577,28 +613,38 @@ def run_chaos(
     return report
 
 
-def settle(
+def camera_published(deployment: Deployment) -> int:
+    """Frames the camera published, from its final counters (-1: it did not finish)."""
+    found = re.findall(r"counters: published=(\d+)", deployment.log_path("camera").read_text())
+    return int(found[-1]) if found else -1
+
+
+def follow(
     deployment: Deployment,
     progress: Progress,
-    frames: int,
+    reached: Callable[[], bool],
     deadline: float,
     on_progress: Callable[[int], None],
 ) -> bool:
-    """Wait for the camera to finish and the acknowledgements and MySQL rows to stop growing."""
-    wait_until(lambda: not deployment.alive("camera"), deadline - time.monotonic())
+    """Wait until ``reached()``; False once the camera is done and no frame was acknowledged for
+    ``QUIET_S`` (the rest was lost), TimeoutError at ``deadline``."""
     last, quiet_since = -1, time.monotonic()
-    while time.monotonic() < deadline:
+    while not reached():
         acked = progress.acked_count()
         on_progress(acked)
-        if acked >= frames:
-            break
-        if acked != last:
+        if acked != last or deployment.alive("camera"):
             last, quiet_since = acked, time.monotonic()
-        elif time.monotonic() - quiet_since > 20.0:
-            break
-        time.sleep(0.2)
-    time.sleep(5.0)  # events_to_db's last batch
-    return not deployment.alive("camera")
+        elif time.monotonic() - quiet_since > QUIET_S:
+            return False
+        if dead := [name for name in deployment.processes if name != "camera" and not deployment.alive(name)]:
+            raise RuntimeError(
+                f"{dead} exited by themselves: see {[str(deployment.log_path(n)) for n in dead]}"
+            )
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"stuck at {acked} acknowledged frames; logs in {deployment.workdir}")
+        time.sleep(0.1)
+    on_progress(progress.acked_count())
+    return True
 
 
 def format_report(report: ChaosReport) -> str:
@@ -608,8 +654,8 @@ def format_report(report: ChaosReport) -> str:
         ("events expected (offline)", report.events_expected),
         ("events stored (MariaDB)", report.events_stored),
         ("events lost", report.events_lost),
-        ("frames with lost events", report.frames_lost),
-        ("events lost outside any kill's window", report.lost_outside_kills),
+        ("frames lost (unacknowledged or events missing)", report.frames_lost),
+        ("frames lost outside any kill's window", report.lost_outside_kills),
         ("events stored, not expected", report.events_extra),
         ("duplicates in MariaDB (natural key)", report.duplicates_mysql),
         ("duplicates on the events topic (info)", report.duplicates_topic),
@@ -623,10 +669,10 @@ def format_report(report: ChaosReport) -> str:
     ]
     width = max(len(name) for name, _ in rows)
     lines = [f"{name:<{width}}  {value}" for name, value in rows]
-    lines += ["", "kill  victim        at acked  in flight (seqs)  restart s  frames lost  events lost"]
+    lines += ["", "kill  victim        at frame  in flight (seqs)  restart s  frames lost  events lost"]
     for n, kill in enumerate(report.kills, 1):
         lines.append(
-            f"{n:>4}  {kill.victim:<12}  {kill.at_acked:>8}"
+            f"{n:>4}  {kill.victim:<12}  {kill.at_seq:>8}"
             f"  {kill.first_unacked_seq:>6}..{kill.camera_seq_back:<8}"
             f"  {kill.restart_s:>9}  {kill.lost_frames:>11}  {kill.lost_events:>11}"
         )
@@ -666,7 +712,14 @@ def main(argv: list[str] | None = None) -> int:
             bar.update(acked - bar.n)
 
         report = run_chaos(
-            workdir, args.domain_id, args.seed, args.kills, args.frames, args.fps, list(VICTIMS), advance
+            workdir,
+            args.domain_id,
+            args.seed,
+            args.kills,
+            args.frames,
+            args.fps,
+            [(v,) for v in VICTIMS],
+            advance,
         )
     machine = machine_info()
     emit(

@@ -20,7 +20,7 @@ if str(BENCH) not in sys.path:
 
 from chaos import BEFORE_SINK, LOSSY, format_report, run_chaos  # noqa: E402
 
-SEED = 12
+SEED = 5  # identity, events_out, then the broker (what it held is lost with it: memory storage)
 FRAMES = 48
 GROUPS = (("sink", "events_out"), BEFORE_SINK, ("broker", "mariadb"))
 
@@ -31,6 +31,7 @@ def test_three_kills_lose_no_event_after_the_spool_and_reuse_no_face_id(
     report = run_chaos(tmp_path, ros_domain_id, SEED, len(GROUPS), FRAMES, 4.0, GROUPS, timeout_s=150.0)
     print(f"\n{format_report(report)}")
     assert report.frames_published == FRAMES
+    assert all(kill.first_unacked_seq >= 0 for kill in report.kills), report.kills  # all done
     assert (
         report.events_expected >= 20 and report.events_stored >= report.events_expected - report.events_lost
     )
@@ -41,5 +42,5 @@ def test_three_kills_lose_no_event_after_the_spool_and_reuse_no_face_id(
     assert report.lost_outside_kills == 0
     for kill in report.kills:
         if kill.victim not in LOSSY:
-            assert kill.lost_events == 0, kill
+            assert kill.lost_frames == kill.lost_events == 0, kill
         assert kill.lost_frames <= kill.camera_seq_back - kill.first_unacked_seq + 1, kill

@@ -11,11 +11,13 @@ or fail after its ``message.timeout.ms``; both are counted, so at any time::
 
 While the broker is unreachable only one record at a time is handed over, as a probe: the
 others stay in the deque rather than expire in the client, so the newest frames are the ones
-sent when the broker is back. librdkafka reconnects by itself; the one case it cannot recover
-from is a *fatal* error (for an idempotent producer, a broker that lost the producer's state,
-e.g. a broker restarted on empty storage). Then the producer is replaced by a fresh one, its
-unacknowledged records count as failed, and the queued ones are sent by the new producer: the
-bridge never needs a restart.
+sent when the broker is back. librdkafka reconnects by itself; what it cannot recover from is a
+*fatal* error, or a broker that lost the idempotent producer's state (a broker restarted on empty
+storage answers every record with UNKNOWN_PRODUCER_ID, which librdkafka retries without end and
+without a fatal error: found by the chaos run, bench/chaos.py). So a producer that raised a fatal
+error, or that delivered nothing for ``STALLED_S`` while it had records to send, is replaced by a
+fresh one (a new producer id), its unacknowledged records count as failed, and the queued ones
+are sent by the new producer: the bridge never needs a restart.
 
 Events are the product's output, so with a ``spool_path`` the outbox is durable instead
 (``face_sink.spool``): a record is in the spool on disk before :meth:`Outbox.put` returns and
@@ -47,6 +49,9 @@ Entry = tuple[int, bytes, bytes | None, Headers]
 """A record waiting here: its number (the spool's seq when durable), key, value (None: a
 tombstone) and headers."""
 UNREACHABLE = (KafkaError._ALL_BROKERS_DOWN, KafkaError._TRANSPORT, KafkaError._RESOLVE)
+STALLED_S = 10.0
+"""A producer with records to send that delivered none for this long is replaced (module
+docstring); while the broker is really down that only renews a producer that cannot connect."""
 
 
 class Logger(Protocol):
@@ -113,6 +118,8 @@ class Outbox:
             self._stats.replayed = len(self._queue)
         self._generation = 0
         self._fatal: KafkaError | None = None
+        self._waiting_since: float | None = None
+        """Since when records wait with nothing delivered (None: nothing waits)."""
         self._unreachable = False
         self._refusal: str | None = None
         """The producer's last refusal of a record, logged once until a record is taken again."""
@@ -161,6 +168,13 @@ class Outbox:
         """Serve delivery reports (waiting up to ``timeout_s``) and hand queued records over."""
         try:
             self._producer.poll(timeout_s)
+            now = time.monotonic()
+            if not (self._queue or self._sent):
+                self._waiting_since = None
+            elif self._waiting_since is None:
+                self._waiting_since = now
+            elif now - self._waiting_since > STALLED_S:
+                self._replace_producer(f"nothing delivered in {STALLED_S:g} s")
             if self._acknowledged:  # one spool commit for the acknowledgements of this poll
                 self._spool.remove(self._acknowledged)
                 self._acknowledged.clear()
@@ -200,7 +214,7 @@ class Outbox:
                 raise
             self._fatal = err.args[0]
         if self._fatal is not None:
-            self._replace_producer()
+            self._replace_producer(self._fatal.str())
 
     def flush(self, timeout_s: float) -> OutboxStats:
         """Send everything queued, waiting up to ``timeout_s`` for acknowledgements."""
@@ -224,6 +238,7 @@ class Outbox:
                 self._unacknowledged([entry])
                 return
             self._stats.delivered += 1
+            self._waiting_since = None
             if self._spool is not None:
                 self._acknowledged.append(entry[0])
             if self._unreachable:
@@ -252,13 +267,13 @@ class Outbox:
             kept = "every record in the spool" if self._spool else f"the newest {self._queue.maxlen} records"
             self._logger.warning(f"broker unreachable ({err.str()}); keeping {kept}")
 
-    def _replace_producer(self) -> None:
-        error, old = self._fatal, self._producer
+    def _replace_producer(self, why: str) -> None:
+        old = self._producer
         what = "queued again" if self._spool is not None else "lost"
         self._logger.warning(
-            f"producer failed for good ({error.str() if error else 'unknown'}); replacing it, "
-            f"{len(self._sent)} unacknowledged records {what}"
+            f"producer failed for good ({why}); replacing it, {len(self._sent)} unacknowledged records {what}"
         )
+        self._waiting_since = None
         self._generation += 1
         self._unacknowledged(list(self._sent.values()))
         self._sent.clear()
