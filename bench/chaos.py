@@ -20,14 +20,13 @@ duplicates by natural key (MySQL and, as information, the events topic), face ID
 gallery's state at every identity start, and each lost frame attributed to the kill it was in
 flight at.
 
-Run: ``python bench/chaos.py [--kills 8] [--frames 160] [--seed 1] [--json]``.
+Run: ``python bench/chaos.py [--kills 10] [--frames 160] [--seed 1] [--workdir DIR] [--json]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import itertools
 import os
 import random
 import re
@@ -95,6 +94,8 @@ READY = {
 """A line each process logs once it works: a kill's window lasts until its victim logged it again."""
 QUIET_S = 20.0
 """With the camera done, this long without an acknowledgement ends a wait: the rest was lost."""
+MAX_IN_FLIGHT = 4
+"""frames_in's ``max_in_flight`` (config/frames_in.yaml): frames of a camera in the chain at once."""
 LOSSY = ("frames_out", "broker")
 """Kills that may lose frames: the Pi's camera publishes best effort while frames_out is down, and
 the memory-only broker loses the frames it held."""
@@ -117,8 +118,8 @@ class Kill:
 
     victim: str
     at_seq: int
-    first_unacked_seq: int = -1
-    camera_seq_back: int = -1
+    in_flight_from: int = -1
+    in_flight_to: int = -1
     restart_s: float = 0.0
     lost_frames: int = 0
     lost_events: int = 0
@@ -239,13 +240,17 @@ class Progress:
         with self.lock:
             return max(self.acked, default=-1)
 
+    def oldest_in_flight(self) -> int:
+        """The oldest frame that may be in the chain: frames_in holds at most ``MAX_IN_FLIGHT``
+        unacknowledged, so older unacknowledged frames were lost before."""
+        with self.lock:
+            newest = max(self.acked, default=-1)
+            window = range(max(0, newest - MAX_IN_FLIGHT + 1), newest + 1)
+            return min((seq for seq in window if seq not in self.acked), default=newest + 1)
+
     def acked_count(self) -> int:
         with self.lock:
             return len(self.acked)
-
-    def first_unacked(self) -> int:
-        with self.lock:
-            return next(i for i in itertools.count() if i not in self.acked)
 
     def close(self) -> None:
         self.executor.shutdown(timeout_sec=1.0)
@@ -279,6 +284,7 @@ def recorded_frames(count: int, start_ns: int, rate: float) -> list[SourceFrame]
 def offline_events(frames: list[SourceFrame], workdir: Path, fps: float) -> list[FaceEvent]:
     """What face_offline's cores make of ``frames`` with the nodes' settings and a fresh gallery."""
     models = str(REPO / "models")
+    workdir.mkdir(parents=True, exist_ok=True)
     store = open_sqlite_store(workdir / "offline_events.sqlite")
     try:
         detection = DetectionConfig(detector=DETECTOR, frame_rate=fps, detect_every=DETECT_EVERY)
@@ -512,9 +518,15 @@ def event_key(event: FaceEvent) -> tuple[str, int, int]:
 
 
 def score(
-    report: ChaosReport, expected: list[FaceEvent], stored: list[FaceEvent], progress: Progress
+    report: ChaosReport,
+    expected: list[FaceEvent],
+    truth: list[FaceEvent],
+    stored: list[FaceEvent],
+    progress: Progress,
 ) -> None:
-    """Fill the report's counts from the offline truth and what MySQL holds."""
+    """Fill the report's counts from what MySQL holds: losses against ``expected`` (offline on
+    every frame published), identities against ``truth`` (offline on the frames analysed, the
+    same inputs the identity node had: lost frames change what a gallery learns)."""
     expected_by_key = {event_key(e): e for e in expected}
     stored_keys = Counter(event_key(e) for e in stored)
     report.events_expected, report.events_stored = len(expected), len(stored_keys)
@@ -527,21 +539,23 @@ def score(
     lost_seqs.update({seq: 0 for seq in range(max(report.frames_published, 0)) if seq not in progress.acked})
     report.frames_lost = len(lost_seqs)
     for seq, events in sorted(lost_seqs.items()):
-        windows = [k for k in report.kills if k.first_unacked_seq <= seq <= k.camera_seq_back]
+        windows = [k for k in report.kills if k.in_flight_from <= seq <= k.in_flight_to]
         kill = min(windows, key=lambda k: k.victim not in LOSSY, default=None)
         if kill is None:
             report.lost_outside_kills += 1
         else:
             kill.lost_frames += 1
             kill.lost_events += events
-    truth: dict[int, set[int]] = defaultdict(set)
-    stored_of: dict[int, set[int]] = defaultdict(set)
+    truth_by_key = {event_key(e): e for e in truth}
+    people_of: dict[int, set[int]] = defaultdict(set)
+    ids_of: dict[int, set[int]] = defaultdict(set)
     for event in stored:
-        if (origin := expected_by_key.get(event_key(event))) is not None:
-            truth[event.face_id].add(origin.face_id)
-            stored_of[origin.face_id].add(event.face_id)
-    report.face_ids_reused = sum(1 for ids in truth.values() if len(ids) > 1)
-    report.face_ids_split = sum(len(ids) - 1 for ids in stored_of.values())
+        origin = truth_by_key.get(event_key(event))
+        if origin is not None and event.face_id >= 0 and origin.face_id >= 0:  # -1: no ID given
+            people_of[event.face_id].add(origin.face_id)
+            ids_of[origin.face_id].add(event.face_id)
+    report.face_ids_reused = sum(1 for people in people_of.values() if len(people) > 1)
+    report.face_ids_split = sum(len(ids) - 1 for ids in ids_of.values())
 
 
 def run_chaos(
@@ -572,7 +586,7 @@ def run_chaos(
                 deployment, progress, lambda k=kill: progress.newest() >= k.at_seq, deadline, on_progress
             ):
                 break  # the camera is done and the frames left to reach the point were lost
-            kill.first_unacked_seq = progress.first_unacked()
+            kill.in_flight_from = progress.oldest_in_flight()
             t0 = time.monotonic()
             deployment.kill(kill.victim)
             mark = progress.camera_seq
@@ -586,7 +600,7 @@ def run_chaos(
                     f"{kill.victim} not back after its kill: see {deployment.log_path(kill.victim)}"
                 )
             kill.restart_s = round(time.monotonic() - t0, 2)
-            kill.camera_seq_back = progress.camera_seq if deployment.alive("camera") else len(source) - 1
+            kill.in_flight_to = progress.camera_seq if deployment.alive("camera") else len(source) - 1
         follow(deployment, progress, lambda: progress.acked_count() >= len(source), deadline, on_progress)
         time.sleep(5.0)  # events_to_db's last batch
         report.frames_acknowledged = progress.acked_count()
@@ -608,7 +622,9 @@ def run_chaos(
     report.gallery_loads = [
         int(m) for m in re.findall(r"last_face_id=(\d+) backend", deployment.log_path("identity").read_text())
     ]
-    score(report, expected, stored, progress)
+    crossed = [f for f in source if progress.seq(f.frame.stamp_ns) in progress.acked]
+    truth = expected if len(crossed) == len(source) else offline_events(crossed, workdir / "analysed", fps)
+    score(report, expected, truth, stored, progress)
     report.wall_s = round(time.monotonic() - started, 1)
     return report
 
@@ -673,7 +689,7 @@ def format_report(report: ChaosReport) -> str:
     for n, kill in enumerate(report.kills, 1):
         lines.append(
             f"{n:>4}  {kill.victim:<12}  {kill.at_seq:>8}"
-            f"  {kill.first_unacked_seq:>6}..{kill.camera_seq_back:<8}"
+            f"  {kill.in_flight_from:>6}..{kill.in_flight_to:<8}"
             f"  {kill.restart_s:>9}  {kill.lost_frames:>11}  {kill.lost_events:>11}"
         )
     return "\n".join(lines)
