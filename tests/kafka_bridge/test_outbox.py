@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from confluent_kafka import KafkaError, KafkaException
 from face_sink.spool import Spool
-from kafka_bridge.outbox import Outbox, OutboxStats
+from kafka_bridge import outbox
+from kafka_bridge.outbox import STALLED_S, Outbox, OutboxStats
 
 TIMED_OUT = KafkaError(KafkaError._MSG_TIMED_OUT)
 
@@ -288,3 +289,29 @@ def test_a_refused_record_stays_in_the_durable_outbox(tmp_path: Path) -> None:
     h.outbox.pump()
     assert (h.outbox.stats.delivered, h.outbox.stats.failed, h.outbox.stats.retried) == (1, 0, 3)
     h.outbox.close()
+
+
+def test_a_producer_that_delivers_nothing_for_stalled_s_is_replaced_and_its_records_sent_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A broker restarted on empty storage: librdkafka retries the old producer id for ever
+    without a fatal error (found by the chaos run); a delivery meanwhile keeps the producer."""
+    now = [1000.0]
+    monkeypatch.setattr(outbox.time, "monotonic", lambda: now[0])
+    h = Harness(capacity=4, max_in_flight=2, spool_path=tmp_path / "spool.sqlite")
+    h.put(1, 2, 3)
+    for _ in range(2):  # one delivery inside the period restarts the count
+        now[0] += STALLED_S - 1
+        h.outbox.pump()
+        assert len(h.producers) == 1
+        h.producer.settle(count=1)
+        h.outbox.pump()
+    now[0] += STALLED_S + 1  # record 3 waits on, nothing delivered for longer than STALLED_S
+    h.outbox.pump()
+    h.outbox.pump()
+    assert len(h.producers) == 2 and h.producers[0].purged
+    assert [value for value, _ in h.producer.in_flight] == [b"3"]  # queued again, from the spool
+    h.producer.settle()
+    h.outbox.pump()
+    assert h.outbox.stats.delivered == 3 and h.outbox.stats.producer_resets == 1
+    assert any("nothing delivered in" in m for m in h.messages)
