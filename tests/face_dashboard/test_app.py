@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import statistics
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -52,6 +53,12 @@ def test_staff_sees_charts_but_not_per_id_data(client):
         assert client.request(method, path).status_code == 403, path
 
 
+def report_of_the_day(store_day: Path, tmp_path: Path) -> None:
+    """``face_report`` on the store day's period, its plots under ``tmp_path/report``."""
+    args = ["--database", str(store_day), "--start", START, "--end", END]
+    assert face_report([*args, "--plots-dir", str(tmp_path / "report")]) == 0
+
+
 def test_summary_is_face_reports_and_matches_sql(client, sql, store_day, tmp_path, capsys):
     s = client.get("/api/summary", params=PERIOD).json()
     ((events, customers),) = sql(
@@ -60,21 +67,7 @@ def test_summary_is_face_reports_and_matches_sql(client, sql, store_day, tmp_pat
         *DAY_NS,
     )
     assert (s["events"], s["customers"], s["unidentified_events"]) == (events, customers, 2)
-    assert (
-        face_report(
-            [
-                "--database",
-                str(store_day),
-                "--start",
-                START,
-                "--end",
-                END,
-                "--plots-dir",
-                str(tmp_path / "report"),
-            ]
-        )
-        == 0
-    )
+    report_of_the_day(store_day, tmp_path)
     printed = capsys.readouterr().out
     assert f"customers (distinct face IDs): {s['customers']}" in printed
     assert f"new customers: {s['new_customers']}, repeat customers: {s['repeat_customers']}" in printed
@@ -153,21 +146,7 @@ def test_camera_and_period_select_like_face_report(client, sql):
 
 
 def test_heat_map_png_is_face_reports(client, store_day, sql, tmp_path):
-    assert (
-        face_report(
-            [
-                "--database",
-                str(store_day),
-                "--start",
-                START,
-                "--end",
-                END,
-                "--plots-dir",
-                str(tmp_path / "report"),
-            ]
-        )
-        == 0
-    )
+    report_of_the_day(store_day, tmp_path)
     for camera in ("cam1", "cam2"):
         png = client.get(f"/api/heatmap/{camera}.png", params=PERIOD)
         assert png.headers["content-type"] == "image/png"

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import importlib.metadata
-import json
 import logging
 import subprocess
 import sys
@@ -129,20 +128,17 @@ def ensure_onnx(model_dir: Path) -> Path:
 
 def ensure_faceapi_onnx(model_dir: Path) -> Path:
     """``model_dir/faceapi_age_gender.onnx``, fetched and converted unless already there."""
-    from identity_node.model_files import face_api_members, read_weights, write_model
+    from identity_node.model_files import ensure_face_api_model
 
     from agegender_node.faceapi import build_onnx
 
-    target = model_dir / FACEAPI_ONNX_FILE
-    if target.is_file():
-        log.info("ONNX model present: %s", target)
-        return target
-    model_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="face-api-") as tmp:
-        members = face_api_members(Path(tmp), FACEAPI_MEMBER_SHA256)
-    weights = read_weights(json.loads(members[FACEAPI_MANIFEST_MEMBER]), members[FACEAPI_WEIGHTS_MEMBER])
-    write_model(build_onnx(weights), target)
-    return target
+    return ensure_face_api_model(
+        model_dir / FACEAPI_ONNX_FILE,
+        FACEAPI_MANIFEST_MEMBER,
+        FACEAPI_WEIGHTS_MEMBER,
+        FACEAPI_MEMBER_SHA256,
+        build_onnx,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -197,18 +198,27 @@ def write_model(model, target: Path) -> None:
     log.info("ONNX model written: %s", target)
 
 
-def ensure_onnx(model_dir: Path) -> Path:
-    """``model_dir/dlib_resnet_faceapi.onnx``, fetched and converted unless already there."""
-    target = model_dir / ONNX_FILE
+def ensure_face_api_model(
+    target: Path, manifest_member: str, weights_member: str, expected: dict[str, str], build: Callable
+) -> Path:
+    """``target``, an ONNX model that ``build`` makes from TF.js weights of the face-api npm
+    package (``manifest_member`` and ``weights_member``, SHA-256 ``expected``), unless already there."""
     if target.is_file():
         log.info("ONNX model present: %s", target)
         return target
-    model_dir.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="face-api-") as tmp:
-        members = face_api_members(Path(tmp), MEMBER_SHA256)
-    weights = read_weights(json.loads(members[MANIFEST_MEMBER]), members[WEIGHTS_MEMBER])
-    write_model(build_onnx(weights), target)
+        members = face_api_members(Path(tmp), expected)
+    weights = read_weights(json.loads(members[manifest_member]), members[weights_member])
+    write_model(build(weights), target)
     return target
+
+
+def ensure_onnx(model_dir: Path) -> Path:
+    """``model_dir/dlib_resnet_faceapi.onnx``, fetched and converted unless already there."""
+    return ensure_face_api_model(
+        model_dir / ONNX_FILE, MANIFEST_MEMBER, WEIGHTS_MEMBER, MEMBER_SHA256, build_onnx
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
