@@ -30,23 +30,12 @@ MIDDLE_BLOCKS = 2
 
 def build_onnx(weights: dict[str, np.ndarray]) -> onnx.ModelProto:
     """The network as ONNX (opset 13): ``images`` (N, 3, 112, 112) -> ``age`` (N, 1), ``p_gender`` (N, 2)."""
-    from onnx import TensorProto, checker, helper, numpy_helper
+    from identity_node.model_files import OnnxGraphParts
+    from onnx import TensorProto, checker, helper
 
-    nodes, initializers = [], []
-    counter = iter(range(1_000_000))
-
-    def fresh(prefix: str) -> str:
-        return f"{prefix}_{next(counter)}"
-
-    def constant(array: np.ndarray, prefix: str) -> str:
-        name = fresh(prefix)
-        initializers.append(numpy_helper.from_array(np.ascontiguousarray(array, dtype=np.float32), name))
-        return name
-
-    def node(op: str, inputs: list[str], prefix: str, **attrs) -> str:
-        out = fresh(prefix)
-        nodes.append(helper.make_node(op, inputs, [out], **attrs))
-        return out
+    graph_parts = OnnxGraphParts()  # weights are float32 as read_weights gives them
+    nodes, initializers = graph_parts.nodes, graph_parts.initializers
+    constant, node = graph_parts.constant, graph_parts.node
 
     def relu(x: str) -> str:
         return node("Relu", [x], "relu")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import logging
 import shutil
@@ -79,25 +80,42 @@ def read_weights(manifest: list[dict], data: bytes) -> dict[str, np.ndarray]:
     return weights
 
 
-def build_onnx(weights: dict[str, np.ndarray]):
-    """face-api.js's ``FaceRecognitionNet`` (= dlib's ResNet) as an ONNX model (opset 13)."""
-    from onnx import TensorProto, checker, helper, numpy_helper
+class OnnxGraphParts:
+    """The nodes and constants of an ONNX graph being written by hand, each under a fresh name:
+    what the descriptor's and the face-api age/gender network's builders both need."""
 
-    nodes, initializers = [], []
-    counter = iter(range(1_000_000))
+    def __init__(self) -> None:
+        self.nodes: list = []
+        self.initializers: list = []
+        self._names = itertools.count()
 
-    def fresh(prefix: str) -> str:
-        return f"{prefix}_{next(counter)}"
+    def fresh(self, prefix: str) -> str:
+        return f"{prefix}_{next(self._names)}"
 
-    def constant(array: np.ndarray, prefix: str) -> str:
-        name = fresh(prefix)
-        initializers.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+    def constant(self, array: np.ndarray, prefix: str) -> str:
+        """An initializer holding ``array`` as it is (its dtype kept); returns its name."""
+        from onnx import numpy_helper
+
+        name = self.fresh(prefix)
+        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
         return name
 
-    def node(op: str, inputs: list[str], prefix: str, **attrs) -> str:
-        out = fresh(prefix)
-        nodes.append(helper.make_node(op, inputs, [out], **attrs))
+    def node(self, op: str, inputs: list[str], prefix: str, **attrs) -> str:
+        """A node with one output under a fresh name; returns that name."""
+        from onnx import helper
+
+        out = self.fresh(prefix)
+        self.nodes.append(helper.make_node(op, inputs, [out], **attrs))
         return out
+
+
+def build_onnx(weights: dict[str, np.ndarray]):
+    """face-api.js's ``FaceRecognitionNet`` (= dlib's ResNet) as an ONNX model (opset 13)."""
+    from onnx import TensorProto, checker, helper
+
+    graph_parts = OnnxGraphParts()
+    nodes, initializers = graph_parts.nodes, graph_parts.initializers
+    constant, node = graph_parts.constant, graph_parts.node
 
     def conv(x: str, prefix: str, stride: int, pad: int, relu: bool) -> str:
         # conv + bias, then the affine "scale" layer (dlib's affine_): folded into one Conv.
